@@ -1,0 +1,119 @@
+"""The beta x seed sweep: one jit-compiled, doubly vmapped training function for all members.
+
+Layout of every array in a sweep: [S, H, ...] with S seeds (outer vmap) and H
+hyperparameter settings (inner vmap, the betas). All H members of a seed share their
+initial parameters and their minibatch/noise keys (common random numbers), so their
+differences are due to beta alone. Because the minibatch is the same for every beta of a
+seed, XLA computes the shared-input products as one wide product across those members.
+"""
+
+import dataclasses
+import math
+import time
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from absl import logging
+
+from cvae_jax.data import Dataset
+from cvae_jax.objectives import DEFAULT_HYPER
+from cvae_jax.train import TrainState, init_state, member_keys
+
+
+def sweep_hyper(betas, objective_config=None) -> dict:
+    """Per-member hyperparameters [H]: the swept betas and the objective's other scalars."""
+    betas = np.atleast_1d(np.asarray(betas, np.float32))
+    if betas.ndim != 1 or betas.size == 0:
+        raise ValueError(f"sweep.betas must be a non-empty list of numbers; got {betas!r}.")
+    if np.any(~np.isfinite(betas)) or np.any(betas < 0):
+        raise ValueError(f"sweep.betas must be finite and >= 0 (beta weights the rate); got {betas}.")
+    hyper = {"beta": jnp.asarray(betas)}
+    for name, default in DEFAULT_HYPER.items():
+        if name != "beta":
+            value = float(objective_config[name]) if objective_config is not None else default
+            if value < 0:
+                raise ValueError(f"objective.{name} must be >= 0; got {value}.")
+            hyper[name] = jnp.full(betas.shape, value, jnp.float32)
+    return hyper
+
+
+def make_sweep_chunk(train_chunk):
+    """jit(vmap_seeds(vmap_betas(train_chunk))); the sweep state is donated, updated in place."""
+    over_betas = jax.vmap(train_chunk, in_axes=(0, None, None, 0))
+    over_seeds = jax.vmap(over_betas, in_axes=(0, None, 0, None))
+    return jax.jit(over_seeds, donate_argnums=0)
+
+
+def init_sweep(model, optimizer, seeds, num_hyper: int, example: Dataset):
+    """Initial state [S, H, ...] (each seed's init copied across its H members) and train keys [S]."""
+    init_keys, train_keys = jax.vmap(member_keys)(jnp.asarray(seeds, jnp.uint32))
+    init = jax.vmap(partial(init_state, model, optimizer), in_axes=(0, None))
+    per_seed = jax.jit(init)(init_keys, Dataset(example.x[:1], example.y[:1]))
+    state = jax.tree.map(lambda a: jnp.repeat(a[:, None], num_hyper, axis=1), per_seed)
+    return state, train_keys
+
+
+@dataclasses.dataclass
+class SweepResult:
+    state: TrainState  # leaves [S, H, ...]
+    seeds: np.ndarray  # [S]
+    hyper: dict  # name -> [H]
+    history: dict  # metric -> [num_chunks, S, H]; 'step' -> [num_chunks]
+    seconds: float  # wall time of the training loop, compilation included
+
+    def member_params(self, seed_index: int, hyper_index: int):
+        return jax.tree.map(lambda a: a[seed_index, hyper_index], self.state.params)
+
+    def rows(self) -> list[dict]:
+        """One row per (seed, beta) with the hyperparameters and the last chunk's metrics."""
+        diverged = np.asarray(self.state.diverged_at)
+        rows = []
+        for s, seed in enumerate(self.seeds):
+            for h in range(len(self.hyper["beta"])):
+                row = {"seed": int(seed), **{k: float(v[h]) for k, v in self.hyper.items()}}
+                for name, values in self.history.items():
+                    if name != "step":
+                        row[f"final_{name}"] = float(values[-1, s, h])
+                row["diverged_at"] = int(diverged[s, h])
+                rows.append(row)
+        return rows
+
+
+def run_sweep(sweep_chunk, state, train_keys, data: Dataset, hyper, seeds, num_steps, chunk_steps):
+    """Runs `sweep_chunk` until every member has taken `num_steps` steps, logging progress.
+
+    `state` may come from a checkpoint: training continues from its step counter.
+    """
+    if num_steps % chunk_steps:
+        raise ValueError(
+            f"training.num_steps={num_steps} must be a multiple of training.log_every={chunk_steps} "
+            "so that every chunk has the same length and the sweep compiles once."
+        )
+    members = math.prod(np.shape(state.step))
+    history, steps = [], []
+    data = Dataset(jnp.asarray(data.x), jnp.asarray(data.y))
+    start = time.perf_counter()
+    first_step = int(np.max(state.step))
+    while (done := int(np.max(state.step))) < num_steps:
+        state, metrics = sweep_chunk(state, data, train_keys, hyper)
+        metrics = jax.device_get(metrics)
+        history.append(metrics)
+        steps.append(done + chunk_steps)
+        _log_progress(done + chunk_steps, first_step, num_steps, members, start, metrics, state)
+    stacked = {k: np.stack([m[k] for m in history]) for k in history[0]} if history else {}
+    stacked["step"] = np.asarray(steps)
+    return SweepResult(state, np.asarray(seeds), jax.device_get(hyper), stacked, time.perf_counter() - start)
+
+
+def _log_progress(step, first_step, num_steps, members, start, metrics, state):
+    elapsed = time.perf_counter() - start
+    rate = (step - first_step) / max(elapsed, 1e-9)
+    eta = (num_steps - step) / max(rate, 1e-9)
+    diverged = int(np.sum(np.asarray(state.diverged_at) >= 0))
+    logging.info(
+        "step %d/%d | %d members | %.0f model-steps/s | ETA %.0fs | loss %.4g | rate %.4g | diverged %d",
+        step, num_steps, members, rate * members, eta,
+        float(np.nanmean(metrics["loss"])), float(np.nanmean(metrics["rate"])), diverged,
+    )  # fmt: skip
