@@ -39,6 +39,7 @@ def base_config() -> ml_collections.ConfigDict:
     config.training.lr_schedule = "constant"  # constant | cosine
     config.training.grad_clip_norm = 0.0
     config.training.log_every = 500  # steps per compiled chunk; one log line each
+    config.training.on_nonfinite = "freeze"  # freeze a diverged member and go on, or "raise"
 
     config.sweep = ml_collections.ConfigDict()
     config.sweep.betas = (0.0, 0.01, 1.0)

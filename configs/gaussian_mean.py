@@ -1,7 +1,7 @@
 """Seed 001: the Gaussian unknown-mean cVAE, whose optimum theta*, phi* is known.
 
-    python -m experiments.gaussian_mean --config=configs/gaussian_mean.py --workdir=DIR
-    --config.mu0=2.0 --config.sigma0=0.5 --config.sigma=1.5   # other constants
+python -m experiments.gaussian_mean --config=configs/gaussian_mean.py --workdir=DIR
+--config.mu0=2.0 --config.sigma0=0.5 --config.sigma=1.5   # other constants
 """
 
 from configs.base import base_config

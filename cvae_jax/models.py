@@ -23,7 +23,9 @@ def activation_fn(name: str):
     try:
         return getattr(jax.nn, name)
     except AttributeError:
-        raise ValueError(f"Unknown activation {name!r}; use a jax.nn name such as 'relu'.") from None
+        raise ValueError(
+            f"Unknown activation {name!r}; use a jax.nn name such as 'relu'."
+        ) from None
 
 
 class MLP(nn.Module):
@@ -52,7 +54,9 @@ class MLPEncoder(nn.Module):
     def __call__(self, x, c):
         h = jnp.concatenate([x, c], axis=-1) if self.use_condition else x
         h = MLP(self.hidden, self.activation)(h)
-        return nn.Dense(self.latent_dim, name="mean")(h), nn.Dense(self.latent_dim, name="log_var")(h)
+        return nn.Dense(self.latent_dim, name="mean")(h), nn.Dense(self.latent_dim, name="log_var")(
+            h
+        )
 
 
 class MLPDecoder(nn.Module):
@@ -134,7 +138,9 @@ class PriorNetwork(nn.Module):
     @nn.compact
     def __call__(self, c):
         h = MLP(self.hidden, self.activation)(c)
-        return nn.Dense(self.latent_dim, name="mean")(h), nn.Dense(self.latent_dim, name="log_var")(h)
+        return nn.Dense(self.latent_dim, name="mean")(h), nn.Dense(self.latent_dim, name="log_var")(
+            h
+        )
 
 
 class CVAE(nn.Module):
@@ -168,7 +174,9 @@ class CVAE(nn.Module):
         mean_p, log_var_p = self.prior(c)
         return {
             "distortion": -dist.decoder_log_prob(x, decoded),  # [B]
-            "rate_per_dim": dist.gaussian_kl_per_dim(mean_q, log_var_q, mean_p, log_var_p),  # [B, Dz]
+            "rate_per_dim": dist.gaussian_kl_per_dim(
+                mean_q, log_var_q, mean_p, log_var_p
+            ),  # [B, Dz]
             "reconstruction": dist.decoder_mean(decoded),  # [B, D]
         }
 
@@ -188,7 +196,9 @@ def build_prior(model_config, num_classes: int) -> nn.Module:
                 f"model.prior_means has shape {means.shape}; fixed_conditional needs one mean "
                 f"per class: ({num_classes}, {latent_dim})."
             )
-        return FixedConditionalPrior(tuple(map(tuple, means.tolist())), tuple(map(tuple, log_vars.tolist())))
+        return FixedConditionalPrior(
+            tuple(map(tuple, means.tolist())), tuple(map(tuple, log_vars.tolist()))
+        )
     if name == "learned_conditional":
         return LearnedConditionalPrior(num_classes, latent_dim)
     if name == "network":

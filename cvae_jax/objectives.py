@@ -46,7 +46,9 @@ def loss_and_metrics(terms, hyper, kl_weight=1.0, free_bits_groups: int = 1):
     distortion = jnp.mean(terms["distortion"])
     rate_per_example = jnp.sum(terms["rate_per_dim"], axis=-1)  # [B]
     rate = jnp.mean(rate_per_example)
-    penalised_rate = rate_with_free_bits(terms["rate_per_dim"], hyper["free_bits"], free_bits_groups)
+    penalised_rate = rate_with_free_bits(
+        terms["rate_per_dim"], hyper["free_bits"], free_bits_groups
+    )
     capacity_term = hyper["capacity_gamma"] * jnp.abs(rate - hyper["capacity"])  # Burgess et al.
     loss = distortion + kl_weight * hyper["beta"] * penalised_rate + capacity_term
     metrics = {"loss": loss, "distortion": distortion, "rate": rate, "elbo": -(distortion + rate)}

@@ -77,11 +77,15 @@ def train_sweep(config, data: Dataset | None = None) -> tuple[Setup, SweepResult
     """Trains every (seed, beta) member of `config.sweep` in one compiled function."""
     setup = build_setup(config, data)
     state, train_keys = init_sweep(
-        setup.model, build_optimizer(config.training), setup.seeds, len(config.sweep.betas), setup.data
+        setup.model,
+        build_optimizer(config.training),
+        setup.seeds,
+        len(config.sweep.betas),
+        setup.data,
     )
     result = run_sweep(
         setup.sweep_chunk, state, train_keys, setup.data, setup.hyper, setup.seeds,
-        config.training.num_steps, config.training.log_every,
+        config.training.num_steps, config.training.log_every, config.training.on_nonfinite,
     )  # fmt: skip
     return setup, result
 

@@ -28,7 +28,9 @@ def sweep_hyper(betas, objective_config=None) -> dict:
     if betas.ndim != 1 or betas.size == 0:
         raise ValueError(f"sweep.betas must be a non-empty list of numbers; got {betas!r}.")
     if np.any(~np.isfinite(betas)) or np.any(betas < 0):
-        raise ValueError(f"sweep.betas must be finite and >= 0 (beta weights the rate); got {betas}.")
+        raise ValueError(
+            f"sweep.betas must be finite and >= 0 (beta weights the rate); got {betas}."
+        )
     hyper = {"beta": jnp.asarray(betas)}
     for name, default in DEFAULT_HYPER.items():
         if name != "beta":
@@ -81,11 +83,18 @@ class SweepResult:
         return rows
 
 
-def run_sweep(sweep_chunk, state, train_keys, data: Dataset, hyper, seeds, num_steps, chunk_steps):
+def run_sweep(
+    sweep_chunk, state, train_keys, data: Dataset, hyper, seeds, num_steps, chunk_steps,
+    on_nonfinite: str = "freeze",
+):  # fmt: skip
     """Runs `sweep_chunk` until every member has taken `num_steps` steps, logging progress.
 
     `state` may come from a checkpoint: training continues from its step counter.
+    on_nonfinite: 'freeze' keeps training the healthy members and reports diverged ones;
+      'raise' stops with FloatingPointError at the first chunk in which a member diverged.
     """
+    if on_nonfinite not in ("freeze", "raise"):
+        raise ValueError(f"training.on_nonfinite={on_nonfinite!r}; use 'freeze' or 'raise'.")
     if num_steps % chunk_steps:
         raise ValueError(
             f"training.num_steps={num_steps} must be a multiple of training.log_every={chunk_steps} "
@@ -102,9 +111,38 @@ def run_sweep(sweep_chunk, state, train_keys, data: Dataset, hyper, seeds, num_s
         history.append(metrics)
         steps.append(done + chunk_steps)
         _log_progress(done + chunk_steps, first_step, num_steps, members, start, metrics, state)
+        _report_divergence(state, seeds, hyper, done, on_nonfinite)
     stacked = {k: np.stack([m[k] for m in history]) for k in history[0]} if history else {}
     stacked["step"] = np.asarray(steps)
-    return SweepResult(state, np.asarray(seeds), jax.device_get(hyper), stacked, time.perf_counter() - start)
+    return SweepResult(
+        state, np.asarray(seeds), jax.device_get(hyper), stacked, time.perf_counter() - start
+    )
+
+
+def diverged_members(state, seeds, hyper) -> list[dict]:
+    """(seed, beta, step) of every member whose loss or gradient became non-finite."""
+    diverged_at = np.asarray(state.diverged_at)
+    betas = np.asarray(hyper["beta"])
+    return [
+        {"seed": int(seeds[s]), "beta": float(betas[h]), "step": int(diverged_at[s, h])}
+        for s, h in zip(*np.nonzero(diverged_at >= 0), strict=True)
+    ]
+
+
+def _report_divergence(state, seeds, hyper, chunk_start: int, on_nonfinite: str):
+    new = [m for m in diverged_members(state, seeds, hyper) if m["step"] >= chunk_start]
+    for m in new:
+        logging.warning(
+            "member seed=%d beta=%g diverged at step %d (non-finite loss or gradient); its "
+            "parameters are frozen at their last finite values, the other members train on.",
+            m["seed"], m["beta"], m["step"],
+        )  # fmt: skip
+    if new and on_nonfinite == "raise":
+        raise FloatingPointError(
+            f"non-finite loss or gradient in {len(new)} member(s), first {new[0]}. Lower "
+            "training.learning_rate or beta, set training.grad_clip_norm, or set "
+            "training.on_nonfinite='freeze' to keep training the healthy members."
+        )
 
 
 def _log_progress(step, first_step, num_steps, members, start, metrics, state):

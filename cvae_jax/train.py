@@ -54,10 +54,10 @@ def _all_finite(tree) -> jax.Array:
     return jnp.all(jnp.stack([jnp.all(jnp.isfinite(leaf)) for leaf in leaves]))
 
 
-def make_train_step(
-    model, optimizer, kl_weight: Callable = objectives.kl_schedule(0), free_bits_groups: int = 1
-):
+def make_train_step(model, optimizer, kl_weight: Callable | None = None, free_bits_groups: int = 1):
     """Returns the pure `train_step(state, batch, key, hyper) -> (state, metrics)`."""
+
+    kl_weight = kl_weight or objectives.kl_schedule(0)
 
     def train_step(state: TrainState, batch: Dataset, key, hyper):
         def loss_fn(params):
@@ -73,7 +73,9 @@ def make_train_step(
         finite = jnp.isfinite(loss) & _all_finite(grads)
         keep = finite & (state.diverged_at < 0)
         params, opt_state = jax.tree.map(
-            lambda new, old: jnp.where(keep, new, old), (params, opt_state), (state.params, state.opt_state)
+            lambda new, old: jnp.where(keep, new, old),
+            (params, opt_state),
+            (state.params, state.opt_state),
         )
         first_bad = jnp.where(finite, jnp.int32(-1), state.step)
         diverged_at = jnp.where(state.diverged_at >= 0, state.diverged_at, first_bad)
