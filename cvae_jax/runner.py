@@ -45,6 +45,7 @@ class Setup:
     """Everything a sweep is made of, built once from a config."""
 
     model: object
+    optimizer: object
     data: Dataset
     train_chunk: object  # one member, unvmapped
     sweep_chunk: object  # jit(vmap(vmap(train_chunk)))
@@ -61,27 +62,29 @@ def build_setup(config, data: Dataset | None = None) -> Setup:
         raise ValueError(
             f"training.batch_size={t.batch_size} exceeds the {data.x.shape[0]} training examples."
         )
+    optimizer = build_optimizer(t)
     step = make_train_step(
         model,
-        build_optimizer(t),
+        optimizer,
         objectives.kl_schedule(config.objective.kl_warmup_steps),
         config.objective.free_bits_groups,
     )
     train_chunk = make_train_chunk(step, t.batch_size, t.log_every)
     seeds = config.sweep.seed + np.arange(config.sweep.num_seeds)
     hyper = sweep_hyper(config.sweep.betas, config.objective)
-    return Setup(model, data, train_chunk, make_sweep_chunk(train_chunk), hyper, seeds)
+    return Setup(model, optimizer, data, train_chunk, make_sweep_chunk(train_chunk), hyper, seeds)
 
 
-def train_sweep(config, data: Dataset | None = None) -> tuple[Setup, SweepResult]:
-    """Trains every (seed, beta) member of `config.sweep` in one compiled function."""
+def train_sweep(
+    config, data: Dataset | None = None, workdir: str | None = None
+) -> tuple[Setup, SweepResult]:
+    """Trains every (seed, beta) member of `config.sweep` in one compiled function.
+
+    `workdir` is where a launcher writes its outputs (checkpoints go under it).
+    """
     setup = build_setup(config, data)
     state, train_keys = init_sweep(
-        setup.model,
-        build_optimizer(config.training),
-        setup.seeds,
-        len(config.sweep.betas),
-        setup.data,
+        setup.model, setup.optimizer, setup.seeds, len(config.sweep.betas), setup.data
     )
     result = run_sweep(
         setup.sweep_chunk, state, train_keys, setup.data, setup.hyper, setup.seeds,
@@ -94,7 +97,7 @@ def train_single(config, seed: int, beta: float, data: Dataset | None = None) ->
     """One member trained alone (no vmap): the reference a sweep slice must equal."""
     setup = build_setup(config, data)
     init_key, train_key = member_keys(seed)
-    state = init_state(setup.model, build_optimizer(config.training), init_key, setup.data)
+    state = init_state(setup.model, setup.optimizer, init_key, setup.data)
     hyper = {k: v[0] for k, v in sweep_hyper([beta], config.objective).items()}
     chunk = jax.jit(setup.train_chunk)
     data = Dataset(jnp.asarray(setup.data.x), jnp.asarray(setup.data.y))

@@ -85,13 +85,14 @@ class SweepResult:
 
 def run_sweep(
     sweep_chunk, state, train_keys, data: Dataset, hyper, seeds, num_steps, chunk_steps,
-    on_nonfinite: str = "freeze",
+    on_nonfinite: str = "freeze", on_chunk=None,
 ):  # fmt: skip
     """Runs `sweep_chunk` until every member has taken `num_steps` steps, logging progress.
 
     `state` may come from a checkpoint: training continues from its step counter.
     on_nonfinite: 'freeze' keeps training the healthy members and reports diverged ones;
       'raise' stops with FloatingPointError at the first chunk in which a member diverged.
+    on_chunk: optional `on_chunk(state, metrics)` called after every chunk (checkpointing).
     """
     if on_nonfinite not in ("freeze", "raise"):
         raise ValueError(f"training.on_nonfinite={on_nonfinite!r}; use 'freeze' or 'raise'.")
@@ -112,6 +113,8 @@ def run_sweep(
         steps.append(done + chunk_steps)
         _log_progress(done + chunk_steps, first_step, num_steps, members, start, metrics, state)
         _report_divergence(state, seeds, hyper, done, on_nonfinite)
+        if on_chunk is not None:
+            on_chunk(state, metrics)
     stacked = {k: np.stack([m[k] for m in history]) for k in history[0]} if history else {}
     stacked["step"] = np.asarray(steps)
     return SweepResult(
