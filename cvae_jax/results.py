@@ -52,3 +52,17 @@ def write_csv(path: str, rows: list[dict]) -> None:
 def write_config(workdir: str, config) -> None:
     """The resolved config as JSON beside the results."""
     write_json(os.path.join(workdir, "config.json"), json.loads(config.to_json_best_effort()))
+
+
+def write_npz(path: str, arrays: dict) -> None:
+    """Arrays (names may contain '/') as one .npz, written atomically."""
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def save_figure(fig, path: str, dpi: int = 110) -> None:
+    """A matplotlib figure as PNG, written atomically."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
+    atomic_write_bytes(path, buffer.getvalue())

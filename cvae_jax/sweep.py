@@ -57,6 +57,11 @@ def init_sweep(model, optimizer, seeds, num_hyper: int, example: Dataset):
     return state, train_keys
 
 
+def reported(value) -> float:
+    """The shortest decimal that rounds to the float32 actually used (0.01, not 0.00999999977)."""
+    return float(str(np.float32(value)))
+
+
 @dataclasses.dataclass
 class SweepResult:
     state: TrainState  # leaves [S, H, ...]
@@ -74,7 +79,7 @@ class SweepResult:
         rows = []
         for s, seed in enumerate(self.seeds):
             for h in range(len(self.hyper["beta"])):
-                row = {"seed": int(seed), **{k: float(v[h]) for k, v in self.hyper.items()}}
+                row = {"seed": int(seed), **{k: reported(v[h]) for k, v in self.hyper.items()}}
                 for name, values in self.history.items():
                     if name != "step":
                         row[f"final_{name}"] = float(values[-1, s, h])

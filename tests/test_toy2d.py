@@ -1,0 +1,56 @@
+"""The two-cluster study end to end at smoke size, and its beta-window analysis."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from configs import toy2d as toy2d_config
+from cvae_jax import toy2d
+
+
+def test_smoke_run_writes_metrics_summary_and_figures(tmp_path):
+    config = toy2d_config.get_config("smoke")
+    summary = toy2d.run(config, str(tmp_path))
+    rows = json.loads((tmp_path / "metrics.json").read_text())
+    expected = len(config.variants) * len(config.sweep.betas) * config.sweep.num_seeds
+    assert len(rows) == expected
+    assert {r["variant"] for r in rows} == set(config.variants)
+    csv_lines = (tmp_path / "metrics.csv").read_text().strip().splitlines()
+    assert len(csv_lines) == expected + 1  # header + one line per member
+    for name in ("recon_error", "mi_zxy", "mi_zy", "gen_accuracy", "swap_accuracy", "gen_accuracy_y1"):
+        assert all(np.isfinite(r[name]) for r in rows), name
+    for kind in ("input_space", "latent_space", "label_swap"):
+        for variant in config.variants:
+            assert os.path.getsize(tmp_path / f"{kind}_{variant}.png") > 10_000
+    assert (tmp_path / "summary_curves.png").exists()
+    assert [w["variant"] for w in summary["beta_windows"]] == list(config.variants)
+    # The blog's qualitative claims, already visible at smoke size for the independent cVAE:
+    standard = {r["beta"]: r for r in rows if r["variant"] == "standard" and r["seed"] == 0}
+    assert standard[0.0]["recon_error"] < 0.1 < standard[1.0]["recon_error"]
+    assert standard[0.0]["swap_accuracy"] < 0.5 < 0.9 < standard[1.0]["swap_accuracy"]
+    assert standard[1.0]["mi_zy"] < 0.2 < 0.6 < standard[0.0]["mi_zy"]
+
+
+def _rows(values):
+    return [
+        {"variant": "v", "beta": b, "recon_error": r, "swap_accuracy": s}
+        for b, (r, s) in values.items()
+    ]
+
+
+def test_beta_window_finds_the_betas_that_pass_both_thresholds():
+    rows = _rows({0.0: (0.0, 0.1), 0.1: (0.2, 0.95), 1.0: (0.8, 0.99), 10.0: (3.0, 1.0)})
+    window = toy2d.beta_window(rows, "v", max_recon_error=1.0, min_swap_accuracy=0.9)
+    assert window["passing_betas"] == [0.1, 1.0]
+    assert (window["beta_min"], window["beta_max"], window["contiguous"]) == (0.1, 1.0, True)
+    gap = _rows({0.1: (0.2, 0.95), 1.0: (0.5, 0.5), 2.0: (0.8, 0.95)})
+    assert not toy2d.beta_window(gap, "v", 1.0, 0.9)["contiguous"]
+    none = toy2d.beta_window(gap, "v", 0.1, 0.9)
+    assert none["passing_betas"] == [] and none["beta_min"] is None
+
+
+def test_unknown_config_argument_is_refused():
+    with pytest.raises(ValueError, match="Unknown config argument 'big'"):
+        toy2d_config.get_config("big")
