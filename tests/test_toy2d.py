@@ -19,7 +19,14 @@ def test_smoke_run_writes_metrics_summary_and_figures(tmp_path):
     assert {r["variant"] for r in rows} == set(config.variants)
     csv_lines = (tmp_path / "metrics.csv").read_text().strip().splitlines()
     assert len(csv_lines) == expected + 1  # header + one line per member
-    for name in ("recon_error", "mi_zxy", "mi_zy", "gen_accuracy", "swap_accuracy", "gen_accuracy_y1"):
+    for name in (
+        "recon_error",
+        "mi_zxy",
+        "mi_zy",
+        "gen_accuracy",
+        "swap_accuracy",
+        "gen_accuracy_y1",
+    ):
         assert all(np.isfinite(r[name]) for r in rows), name
     for kind in ("input_space", "latent_space", "label_swap"):
         for variant in config.variants:
@@ -54,3 +61,34 @@ def test_beta_window_finds_the_betas_that_pass_both_thresholds():
 def test_unknown_config_argument_is_refused():
     with pytest.raises(ValueError, match="Unknown config argument 'big'"):
         toy2d_config.get_config("big")
+
+
+def test_trained_toy_cvae_reaches_the_linear_gaussian_beta_optimum():
+    """Within a cluster the toy is linear-Gaussian, so the beta-ELBO optimum is known."""
+    import jax
+    import jax.numpy as jnp
+
+    from cvae_jax import runner
+    from cvae_jax.data import Dataset, toy_bayes_label, toy_log_density, two_gaussians
+    from cvae_jax.evaluation import evaluate_sweep
+
+    config = toy2d_config.get_config()
+    config.data.num_examples = 20_000  # sample variance close to the population's 2
+    config.training.num_steps, config.training.log_every = 2000, 1000
+    config.sweep.betas, config.sweep.num_seeds = (0.1, 0.5, 1.0), 1
+    setup, sweep = runner.train_sweep(config)
+    data = two_gaussians(7, 2000)
+    metrics, _ = evaluate_sweep(
+        setup.model, sweep.state.params, Dataset(jnp.asarray(data.x), jnp.asarray(data.y)),
+        jax.random.key(0), num_classes=2, classify=toy_bayes_label,
+        log_density=toy_log_density, num_generated=10,
+    )  # fmt: skip
+    optimum = toy2d.linear_gaussian_optimum(np.asarray(config.sweep.betas))
+    np.testing.assert_allclose(metrics["recon_error"][0], optimum["recon_error"], rtol=0.12)
+    np.testing.assert_allclose(metrics["rate"][0], optimum["rate"], rtol=0.12)
+
+
+def test_linear_gaussian_optimum_closed_form():
+    opt = toy2d.linear_gaussian_optimum(np.array([0.0, 0.01, 1.0, 2.0, 5.0]))
+    np.testing.assert_allclose(opt["recon_error"], [0.0, 0.02, 2.0, 4.0, 4.0], atol=1e-9)
+    np.testing.assert_allclose(opt["rate"][1:], [np.log(200), np.log(2), 0.0, 0.0])
