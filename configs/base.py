@@ -40,6 +40,10 @@ def base_config() -> ml_collections.ConfigDict:
     config.training.grad_clip_norm = 0.0
     config.training.log_every = 500  # steps per compiled chunk; one log line each
     config.training.on_nonfinite = "freeze"  # freeze a diverged member and go on, or "raise"
+    # With a workdir: a checkpoint every this many steps (a multiple of log_every; 0: every
+    # chunk) and at the end; the newest few are kept. A rerun resumes from the newest.
+    config.training.checkpoint_every = 0
+    config.training.checkpoints_to_keep = 3
 
     config.sweep = ml_collections.ConfigDict()
     config.sweep.betas = (0.0, 0.01, 1.0)

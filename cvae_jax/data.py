@@ -83,6 +83,10 @@ def load_dataset(data_config) -> Dataset:
     if name == "gaussian_mean":
         d = data_config
         return gaussian_unknown_mean(d.seed, d.num_examples, d.mu0, d.sigma0, d.sigma, d.c_std)
+    if name == "npz":  # any (x, y) file at data.path, see npz_data.py
+        from cvae_jax import npz_data  # imports Dataset from here
+
+        return npz_data.load(data_config)
     raise ValueError(f"Unknown data set {name!r}; choose 'two_gaussians' or 'gaussian_mean'.")
 
 

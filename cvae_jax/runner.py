@@ -8,10 +8,19 @@ import dataclasses
 import jax
 import jax.numpy as jnp
 import numpy as np
+from absl import logging
 
-from cvae_jax import linear_models, models, objectives
-from cvae_jax.data import Dataset, load_dataset, validate_dataset
-from cvae_jax.sweep import SweepResult, init_sweep, make_sweep_chunk, run_sweep, sweep_hyper
+from cvae_jax import checkpoint, config_validation, linear_models, models, objectives
+from cvae_jax import workdir as workdir_lib
+from cvae_jax.data import Dataset, load_dataset
+from cvae_jax.sweep import (
+    SweepResult,
+    diverged_members,
+    init_sweep,
+    make_sweep_chunk,
+    run_sweep,
+    sweep_hyper,
+)
 from cvae_jax.train import (
     TrainState,
     build_optimizer,
@@ -27,13 +36,7 @@ MODEL_KINDS = ("mlp", "gaussian_mean")
 def build_model(config, data: Dataset):
     """The cVAE named by `config.model.kind`, sized from the data."""
     kind, num_classes = config.model.kind, config.data.get("num_classes", 0)
-    if kind == "mlp":
-        if config.model.likelihood not in ("gaussian", "bernoulli"):
-            raise ValueError(
-                f"Unknown model.likelihood {config.model.likelihood!r}; use 'gaussian' or 'bernoulli'."
-            )
-        if config.model.latent_dim < 1:
-            raise ValueError(f"model.latent_dim must be >= 1; got {config.model.latent_dim}.")
+    if kind == "mlp":  # names and sizes were checked by config_validation
         return models.build_mlp_cvae(config.model, data.x.shape[1], num_classes)
     if kind == "gaussian_mean":
         return linear_models.le_cvae(config.data.sigma0)
@@ -54,14 +57,11 @@ class Setup:
 
 
 def build_setup(config, data: Dataset | None = None) -> Setup:
+    config_validation.validate(config)  # fails on a bad config before anything is compiled
     data = load_dataset(config.data) if data is None else data
+    config_validation.validate_with_data(config, data)
     model = build_model(config, data)
-    validate_dataset(data, num_classes=config.data.get("num_classes", 0))
     t = config.training
-    if t.batch_size > data.x.shape[0]:
-        raise ValueError(
-            f"training.batch_size={t.batch_size} exceeds the {data.x.shape[0]} training examples."
-        )
     optimizer = build_optimizer(t)
     step = make_train_step(
         model,
@@ -80,17 +80,46 @@ def train_sweep(
 ) -> tuple[Setup, SweepResult]:
     """Trains every (seed, beta) member of `config.sweep` in one compiled function.
 
-    `workdir` is where a launcher writes its outputs (checkpoints go under it).
+    With a `workdir`, the sweep resumes from the newest good checkpoint in
+    `workdir/checkpoints` and saves one every `training.checkpoint_every` steps and at the
+    end, keeping the newest `training.checkpoints_to_keep`; the returned history then spans
+    the whole run, restored chunks included. Launchers call `workdir.prepare` first.
     """
     setup = build_setup(config, data)
     state, train_keys = init_sweep(
         setup.model, setup.optimizer, setup.seeds, len(config.sweep.betas), setup.data
     )
-    result = run_sweep(
-        setup.sweep_chunk, state, train_keys, setup.data, setup.hyper, setup.seeds,
-        config.training.num_steps, config.training.log_every, config.training.on_nonfinite,
-    )  # fmt: skip
+    t = config.training
+    saver = None
+    if workdir is not None:
+        saver = checkpoint.SweepCheckpointer(
+            workdir_lib.checkpoint_dir(workdir), t.checkpoint_every or t.log_every,
+            t.checkpoints_to_keep, t.num_steps, workdir_lib.fingerprint(config),
+        )  # fmt: skip
+        state = saver.restore_latest(jax.device_get(state)) or state
+        _log_restored(state, setup)
+    try:
+        result = run_sweep(
+            setup.sweep_chunk, state, train_keys, setup.data, setup.hyper, setup.seeds,
+            t.num_steps, t.log_every, t.on_nonfinite, on_chunk=saver and saver.on_chunk,
+        )  # fmt: skip
+    finally:
+        if saver is not None:
+            saver.close()
+    if saver is not None:
+        result = dataclasses.replace(result, history=saver.history())
     return setup, result
+
+
+def _log_restored(state, setup: Setup) -> None:
+    step = int(np.max(state.step))
+    for m in diverged_members(state, setup.seeds, setup.hyper):
+        logging.warning(
+            "member seed=%d beta=%g diverged at step %d before this restart; it stays frozen.",
+            m["seed"], m["beta"], m["step"],
+        )  # fmt: skip
+    if step:
+        logging.info("restored the sweep at step %d; training continues from there.", step)
 
 
 def train_single(config, seed: int, beta: float, data: Dataset | None = None) -> TrainState:

@@ -1,0 +1,125 @@
+"""Checkpoint and resume: a killed and resumed sweep ends bitwise equal to an uninterrupted one.
+
+The sweep of tests/sweep_driver.py (80 steps, chunks of 10, a checkpoint every 20, the newest
+2 kept, one member per seed diverging at step 0) runs in subprocesses that kill themselves
+with SIGKILL at chosen points (checkpoint.KILL_ENV).
+"""
+
+import os
+import signal
+import subprocess
+import sys
+
+import jax
+import numpy as np
+import pytest
+
+from cvae_jax import checkpoint, runner, workdir
+from cvae_jax.train import TrainState
+from tests.sweep_driver import small_config
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _drive(run_dir, out, kill=None, reference=False):
+    env = {k: v for k, v in os.environ.items() if k != checkpoint.KILL_ENV}
+    if kill:
+        env[checkpoint.KILL_ENV] = kill
+    cmd = [sys.executable, "tests/sweep_driver.py", str(run_dir), str(out)]
+    done = subprocess.run(
+        cmd + (["--reference"] if reference else []),
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    return done.returncode, done.stderr
+
+
+def _steps(run_dir):
+    return sorted(os.listdir(os.path.join(run_dir, "checkpoints")))
+
+
+def test_killed_during_and_between_checkpoints_then_resumed_equals_uninterrupted(tmp_path):
+    run_dir, out = tmp_path / "run", tmp_path / "out.npz"
+    # 1. Killed while writing checkpoint 40: only 20 is complete, 40 is a temporary dir.
+    rc, log = _drive(run_dir, out, kill="in_save:40")
+    assert rc == -signal.SIGKILL, log
+    assert _steps(run_dir)[0] == "20" and _steps(run_dir)[1].startswith("40.orbax-checkpoint-tmp")
+    # 2. Resumes from 20 (not the half-written 40), then is killed after step 70, between
+    #    the checkpoints of 60 and 80.
+    rc, log = _drive(run_dir, out, kill="after_chunk:70")
+    assert rc == -signal.SIGKILL, log
+    assert "ignoring and deleting the incomplete checkpoint" in log
+    assert "restored the sweep at step 20" in log
+    assert "diverged at step 0 before this restart" in log  # the frozen member is reported
+    assert _steps(run_dir) == ["40", "60"]  # the newest 2 kept
+    # 3. Resumes from 60 and finishes; the same process also trains without interruption.
+    rc, log = _drive(run_dir, out, reference=True)
+    assert rc == 0, log
+    assert "restored the sweep at step 60" in log
+    assert _steps(run_dir) == ["60", "80"]
+    arrays = np.load(out)
+    resumed = [k for k in arrays.files if not k.startswith("ref/")]
+    assert len(resumed) > 10 and set(arrays.files) == set(resumed) | {f"ref/{k}" for k in resumed}
+    for key in resumed:  # bitwise, NaN/inf of the diverged members included
+        np.testing.assert_array_equal(arrays[key], arrays[f"ref/{key}"], err_msg=key)
+    np.testing.assert_array_equal(arrays["history/step"], np.arange(10, 81, 10))
+
+
+def _corrupt_arrays(step_dir):
+    """Truncates every array file of the checkpoint's state to half its length."""
+    state_dir = os.path.join(step_dir, "state")
+    for parent, _, files in os.walk(state_dir):
+        for name in files:
+            if name not in ("_METADATA", "commit_success.txt"):
+                path = os.path.join(parent, name)
+                os.truncate(path, os.path.getsize(path) // 2)
+
+
+def test_corrupt_newest_checkpoints_fall_back_to_an_older_one(tmp_path, caplog):
+    config = small_config()
+    config.training.checkpoints_to_keep = 3
+    _, first = runner.train_sweep(config, workdir=str(tmp_path))
+    assert _steps(tmp_path) == ["40", "60", "80"]
+    _corrupt_arrays(tmp_path / "checkpoints" / "80")  # unreadable
+    meta = tmp_path / "checkpoints" / "60" / "meta" / "metadata"
+    meta.write_text(meta.read_text().replace('"digest": "', '"digest": "0'))  # wrong digest
+    with caplog.at_level("INFO"):
+        _, again = runner.train_sweep(config, workdir=str(tmp_path))
+    warnings = [r.getMessage() for r in caplog.records if "is corrupt or unreadable" in r.message]
+    assert [w.split("checkpoints/")[1][:2] for w in warnings] == ["80", "60"], warnings
+    assert "restored the sweep at step 40" in caplog.text
+    assert len(os.listdir(tmp_path / "checkpoints_corrupt")) == 2  # kept for inspection
+    for a, b in zip(jax.tree.leaves(first.state), jax.tree.leaves(again.state), strict=True):
+        np.testing.assert_array_equal(a, b)
+    for name in first.history:
+        np.testing.assert_array_equal(first.history[name], again.history[name], err_msg=name)
+
+
+def _fake_state(value):
+    return TrainState({"w": np.full((2, 3), value, np.float32)}, (), np.full((2,), 20), np.zeros(2))
+
+
+def test_all_checkpoints_corrupt_starts_afresh_and_other_config_is_refused(tmp_path):
+    directory = str(tmp_path / "checkpoints")
+    saver = checkpoint.SweepCheckpointer(directory, 20, 2, 40, "config-a")
+    saver.on_chunk(_fake_state(1.0), {"loss": np.zeros(2, np.float32)})
+    saver.close()
+    other = checkpoint.SweepCheckpointer(directory, 20, 2, 40, "config-b")
+    with pytest.raises(checkpoint.CheckpointMismatchError, match="different config"):
+        other.restore_latest(_fake_state(0.0))
+    same = checkpoint.SweepCheckpointer(directory, 20, 2, 40, "config-a")
+    restored = same.restore_latest(_fake_state(0.0))
+    np.testing.assert_array_equal(restored.params["w"], 1.0)
+    assert same.history()["loss"].shape == (1, 2)
+    _corrupt_arrays(os.path.join(directory, "20"))
+    fresh = checkpoint.SweepCheckpointer(directory, 20, 2, 40, "config-a")
+    assert fresh.restore_latest(_fake_state(0.0)) is None
+    assert checkpoint.latest_step(directory) is None
+
+
+def test_fingerprint_ignores_only_checkpoint_frequency():
+    config = small_config()
+    base = workdir.fingerprint(config)
+    config.training.checkpoint_every, config.training.checkpoints_to_keep = 40, 5
+    assert workdir.fingerprint(config) == base
+    config.training.learning_rate = 0.5
+    assert workdir.fingerprint(config) != base
