@@ -9,7 +9,7 @@ from cvae_jax import linear_models, results, runner
 
 def run(config, workdir: str) -> dict:
     """Trains the sweep of `config` and writes `workdir/results.json`."""
-    setup, sweep = runner.train_sweep(config)
+    setup, sweep = runner.train_sweep(config, workdir=workdir)  # resumes from checkpoints
     optimum = linear_models.le_optimum(config.mu0, config.sigma0, config.sigma)
     learned = [
         linear_models.le_parameters(sweep.member_params(s, 0)) for s in range(len(sweep.seeds))

@@ -97,7 +97,7 @@ def train_sweep(
             t.checkpoints_to_keep, t.num_steps, workdir_lib.fingerprint(config),
         )  # fmt: skip
         state = saver.restore_latest(jax.device_get(state)) or state
-        _log_restored(state, setup)
+        _log_restored(state, setup, t.num_steps)
     try:
         result = run_sweep(
             setup.sweep_chunk, state, train_keys, setup.data, setup.hyper, setup.seeds,
@@ -111,14 +111,16 @@ def train_sweep(
     return setup, result
 
 
-def _log_restored(state, setup: Setup) -> None:
+def _log_restored(state, setup: Setup, num_steps: int) -> None:
     step = int(np.max(state.step))
     for m in diverged_members(state, setup.seeds, setup.hyper):
         logging.warning(
             "member seed=%d beta=%g diverged at step %d before this restart; it stays frozen.",
             m["seed"], m["beta"], m["step"],
         )  # fmt: skip
-    if step:
+    if step >= num_steps:
+        logging.info("restored the finished sweep at step %d; nothing left to train.", step)
+    elif step:
         logging.info("restored the sweep at step %d; training continues from there.", step)
 
 

@@ -1,0 +1,53 @@
+"""workdir.prepare: new runs claim the workdir, the same config resumes, another is refused."""
+
+import json
+import os
+
+import pytest
+
+from cvae_jax import config_validation, workdir
+from tests.sweep_driver import small_config
+
+
+def _fake_checkpoint(run_dir, step):
+    os.makedirs(os.path.join(workdir.checkpoint_dir(str(run_dir)), str(step)))
+
+
+def test_new_resume_done(tmp_path):
+    config = small_config()
+    assert workdir.prepare(str(tmp_path), config) == "new"
+    saved = json.loads((tmp_path / "config.json").read_text())
+    assert saved["training"]["num_steps"] == 80
+    assert workdir.prepare(str(tmp_path), config) == "resume"  # no checkpoint yet
+    _fake_checkpoint(tmp_path, 40)
+    assert workdir.prepare(str(tmp_path), config) == "resume"
+    _fake_checkpoint(tmp_path, 80)
+    assert workdir.prepare(str(tmp_path), config) == "done"
+    config.training.checkpoint_every = 40  # does not change results: still the same run
+    assert workdir.prepare(str(tmp_path), config) == "done"
+
+
+def test_other_config_is_refused_unless_overwrite(tmp_path):
+    config = small_config()
+    workdir.prepare(str(tmp_path), config)
+    _fake_checkpoint(tmp_path, 80)
+    config.training.learning_rate, config.sweep.num_seeds = 0.5, 3
+    with pytest.raises(workdir.WorkdirConflictError) as refused:
+        workdir.prepare(str(tmp_path), config)
+    message = str(refused.value)
+    assert (
+        "sweep.num_seeds: 2 -> 3" in message and "training.learning_rate: 0.001 -> 0.5" in message
+    )
+    assert "--overwrite" in message
+    assert os.path.isdir(os.path.join(workdir.checkpoint_dir(str(tmp_path)), "80"))  # untouched
+    assert workdir.prepare(str(tmp_path), config, overwrite=True) == "new"
+    assert not os.path.exists(workdir.checkpoint_dir(str(tmp_path)))
+    assert json.loads((tmp_path / "config.json").read_text())["sweep"]["num_seeds"] == 3
+
+
+def test_invalid_config_fails_before_the_workdir_is_touched(tmp_path):
+    config = small_config()
+    config.model.latent_dim = 0
+    with pytest.raises(config_validation.ConfigError, match="model.latent_dim=0"):
+        workdir.prepare(str(tmp_path / "run"), config)
+    assert not (tmp_path / "run").exists()
