@@ -5,6 +5,7 @@ import os
 import numpy as np
 
 from cvae_jax import linear_models, results, runner
+from cvae_jax.sweep import diverged_members
 
 
 def run(config, workdir: str) -> dict:
@@ -29,7 +30,8 @@ def run(config, workdir: str) -> dict:
         "max_abs_error": max(p["abs_error"] for p in parameters.values()),
         "num_steps": config.training.num_steps,
         "num_examples": config.data.num_examples,
-        "train_seconds": sweep.seconds,
+        "train_seconds": sweep.seconds,  # this process only: a resumed run counts the rest
+        "diverged": diverged_members(sweep.state, sweep.seeds, sweep.hyper),  # seed, beta, step
     }
     results.write_config(workdir, config)
     results.write_json(os.path.join(workdir, "results.json"), out)

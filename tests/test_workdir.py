@@ -2,11 +2,16 @@
 
 import json
 import os
+import subprocess
+import sys
+from functools import partial
 
 import pytest
 
 from cvae_jax import config_validation, workdir
 from tests.sweep_driver import small_config
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _fake_checkpoint(run_dir, step):
@@ -51,3 +56,26 @@ def test_invalid_config_fails_before_the_workdir_is_touched(tmp_path):
     with pytest.raises(config_validation.ConfigError, match="model.latent_dim=0"):
         workdir.prepare(str(tmp_path / "run"), config)
     assert not (tmp_path / "run").exists()
+
+
+def test_launcher_finishes_then_reports_done_then_refuses_another_config(tmp_path):
+    run_dir = tmp_path / "run"
+    cmd = [sys.executable, "-m", "experiments.gaussian_mean", "--config=configs/gaussian_mean.py"]
+    cmd += [f"--workdir={run_dir}", "--config.data.num_examples=2000"]
+    cmd += ["--config.training.num_steps=200", "--config.training.log_every=100"]
+    launch = partial(subprocess.run, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    first = launch(cmd)
+    assert first.returncode == 0, first.stderr
+    results = json.loads((run_dir / "results.json").read_text())
+    assert results["diverged"] == [] and "step 200/200" in first.stderr
+    again = launch(cmd)
+    assert again.returncode == 0, again.stderr
+    assert "already holds the finished run (step 200)" in again.stderr
+    assert "nothing left to train" in again.stderr and "step 200/200" not in again.stderr
+    rewritten = json.loads((run_dir / "results.json").read_text())
+    assert rewritten["parameters"] == results["parameters"]  # from the final checkpoint
+    other = launch(cmd + ["--config.mu0=2.0"])
+    assert other.returncode != 0
+    assert "holds a run with a different config (data.mu0: 1.0 -> 2.0; mu0: 1.0 -> 2.0)" in (
+        other.stderr
+    )
