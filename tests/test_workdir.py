@@ -8,7 +8,7 @@ from functools import partial
 
 import pytest
 
-from cvae_jax import config_validation, workdir
+from cvae_jax import config_validation, results, workdir
 from tests.sweep_driver import small_config
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -79,3 +79,17 @@ def test_launcher_finishes_then_reports_done_then_refuses_another_config(tmp_pat
     assert "holds a run with a different config (data.mu0: 1.0 -> 2.0; mu0: 1.0 -> 2.0)" in (
         other.stderr
     )
+
+
+def test_interrupted_write_keeps_the_previous_file_whole(tmp_path, monkeypatch):
+    path = tmp_path / "metrics.json"
+    results.write_json(str(path), {"loss": 1.0})
+
+    def interrupted(fd):
+        raise KeyboardInterrupt  # as if Ctrl-C arrived halfway through the write
+
+    monkeypatch.setattr(os, "fsync", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        results.write_json(str(path), {"loss": 2.0, "more": list(range(1000))})
+    assert json.loads(path.read_text()) == {"loss": 1.0}
+    assert os.listdir(tmp_path) == ["metrics.json"]  # no temporary file left behind
