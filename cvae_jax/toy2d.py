@@ -12,6 +12,7 @@ import numpy as np
 from absl import logging
 
 from cvae_jax import plotting, results, runner
+from cvae_jax import workdir as workdir_lib
 from cvae_jax.data import TOY_VARIANCE, Dataset, toy_bayes_label, toy_log_density, two_gaussians
 from cvae_jax.evaluation import evaluate_sweep
 from cvae_jax.sweep import reported
@@ -122,9 +123,9 @@ def run(config, workdir: str) -> dict:
             len(config.sweep.betas),
             config.sweep.num_seeds,
         )
-        setup, sweep = runner.train_sweep(
-            variant_config(config, prior), data, os.path.join(workdir, prior)
-        )
+        # Each variant's checkpoints sit under workdir/checkpoints, which --overwrite clears.
+        variant_dir = os.path.join(workdir_lib.checkpoint_dir(workdir), prior)
+        setup, sweep = runner.train_sweep(variant_config(config, prior), data, variant_dir)
         metrics, member_samples = evaluate_sweep(
             setup.model, sweep.state.params, eval_data, eval_key, num_classes=config.data.num_classes,
             classify=toy_bayes_label, log_density=toy_log_density, num_generated=ev.num_generated,
