@@ -190,12 +190,12 @@ def build_prior(model_config, num_classes: int) -> nn.Module:
         raise ValueError(f"prior={name!r} needs integer class labels (num_classes > 0).")
     if name == "fixed_conditional":
         means = np.asarray(model_config.prior_means, np.float32)
-        log_vars = np.broadcast_to(np.asarray(model_config.prior_log_vars, np.float32), means.shape)
         if means.shape != (num_classes, latent_dim):
             raise ValueError(
                 f"model.prior_means has shape {means.shape}; fixed_conditional needs one mean "
                 f"per class: ({num_classes}, {latent_dim})."
             )
+        log_vars = np.broadcast_to(np.asarray(model_config.prior_log_vars, np.float32), means.shape)
         return FixedConditionalPrior(
             tuple(map(tuple, means.tolist())), tuple(map(tuple, log_vars.tolist()))
         )
