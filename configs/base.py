@@ -49,4 +49,10 @@ def base_config() -> ml_collections.ConfigDict:
     config.sweep.betas = (0.0, 0.01, 1.0)
     config.sweep.num_seeds = 3
     config.sweep.seed = 0
+    # How members are laid out (results do not depend on these; 0 means automatic):
+    # members per cache-sized group (16 on CPU, all at once on accelerators), members per
+    # compiled call (from device memory), devices the member axis is sharded over (all).
+    config.sweep.group_size = 0
+    config.sweep.max_members_per_call = 0
+    config.sweep.num_devices = 0
     return config

@@ -17,8 +17,8 @@ from cvae_jax.sweep import (
     SweepResult,
     diverged_members,
     init_sweep,
-    make_sweep_chunk,
     run_sweep,
+    sweep_chunk_from_config,
     sweep_hyper,
 )
 from cvae_jax.train import (
@@ -72,7 +72,8 @@ def build_setup(config, data: Dataset | None = None) -> Setup:
     train_chunk = make_train_chunk(step, t.batch_size, t.log_every)
     seeds = config.sweep.seed + np.arange(config.sweep.num_seeds)
     hyper = sweep_hyper(config.sweep.betas, config.objective)
-    return Setup(model, optimizer, data, train_chunk, make_sweep_chunk(train_chunk), hyper, seeds)
+    sweep_chunk = sweep_chunk_from_config(train_chunk, config.sweep)
+    return Setup(model, optimizer, data, train_chunk, sweep_chunk, hyper, seeds)
 
 
 def train_sweep(

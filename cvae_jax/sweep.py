@@ -19,6 +19,7 @@ from absl import logging
 
 from cvae_jax.data import Dataset
 from cvae_jax.objectives import DEFAULT_HYPER
+from cvae_jax.sweep_exec import SweepChunk
 from cvae_jax.train import TrainState, init_state, member_keys
 
 
@@ -41,8 +42,34 @@ def sweep_hyper(betas, objective_config=None) -> dict:
     return hyper
 
 
-def make_sweep_chunk(train_chunk):
-    """jit(vmap_seeds(vmap_betas(train_chunk))); the sweep state is donated, updated in place."""
+def make_sweep_chunk(train_chunk, group_size=None, max_members_per_call=0, devices=None):
+    """jit(vmap_seeds(vmap_betas(train_chunk))) in effect; the sweep state is donated.
+
+    Members run in cache-sized groups, in calls that fit device memory, sharded over
+    `devices` (default all); see `sweep_exec.SweepChunk` for the arguments.
+    """
+    return SweepChunk(train_chunk, group_size, max_members_per_call, devices)
+
+
+def sweep_chunk_from_config(train_chunk, sweep_config):
+    """`make_sweep_chunk` with the layout keys of a `sweep` config section (0 means auto)."""
+    group_size = sweep_config.get("group_size", 0)
+    cap = sweep_config.get("max_members_per_call", 0)
+    num_devices = sweep_config.get("num_devices", 0)
+    for name, value in [("group_size", group_size), ("max_members_per_call", cap),
+                        ("num_devices", num_devices)]:  # fmt: skip
+        if value < 0:
+            raise ValueError(f"sweep.{name} must be >= 0 (0: automatic); got {value}.")
+    if num_devices > len(jax.devices()):
+        raise ValueError(
+            f"sweep.num_devices={num_devices} but only {len(jax.devices())} devices are visible."
+        )
+    devices = jax.devices()[:num_devices] if num_devices else None
+    return make_sweep_chunk(train_chunk, group_size or None, cap, devices)
+
+
+def make_plain_sweep_chunk(train_chunk):
+    """The reference layout: one vmap over every member, one device (tests, benchmarks)."""
     over_betas = jax.vmap(train_chunk, in_axes=(0, None, None, 0))
     over_seeds = jax.vmap(over_betas, in_axes=(0, None, 0, None))
     return jax.jit(over_seeds, donate_argnums=0)
