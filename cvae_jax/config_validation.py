@@ -56,6 +56,9 @@ RANGES = {
     "training.checkpoints_to_keep": (lambda v: v >= 1, _POSITIVE_INT),
     "sweep.num_seeds": (lambda v: v >= 1, _POSITIVE_INT),
     "sweep.seed": (lambda v: 0 <= v < 2**32 - 1, "an integer in [0, 2**32 - 1)"),
+    "sweep.group_size": (lambda v: v >= 0, "an integer >= 0 (0: automatic)"),
+    "sweep.max_members_per_call": (lambda v: v >= 0, "an integer >= 0 (0: automatic)"),
+    "sweep.num_devices": (lambda v: v >= 0, "an integer >= 0 (0: all devices)"),
 }
 
 

@@ -10,8 +10,8 @@
     without training, and the launcher rewrites its outputs from it);
   * a different config: raises WorkdirConflictError listing the keys that differ, unless
     `overwrite` is true, which deletes the old checkpoints and starts afresh ("new").
-Keys that do not change results (how often checkpoints are written and how many are kept)
-are left out of the comparison, so they can change between a run and its resumption.
+Keys that do not change results (IGNORED_KEYS: checkpoint frequency, device layout) are left
+out of the comparison, so they can change between a run and its resumption.
 """
 
 import hashlib
@@ -24,7 +24,15 @@ from absl import logging
 from cvae_jax import checkpoint, config_validation, results
 
 CHECKPOINTS = "checkpoints"
-IGNORED_KEYS = ("training.checkpoint_every", "training.checkpoints_to_keep")
+# Keys that do not change results: how often checkpoints are written and how many are kept,
+# and how members are laid out on devices (so a run may resume on another machine).
+IGNORED_KEYS = (
+    "training.checkpoint_every",
+    "training.checkpoints_to_keep",
+    "sweep.group_size",
+    "sweep.max_members_per_call",
+    "sweep.num_devices",
+)
 
 
 class WorkdirConflictError(ValueError):

@@ -116,10 +116,11 @@ def test_all_checkpoints_corrupt_starts_afresh_and_other_config_is_refused(tmp_p
     assert checkpoint.latest_step(directory) is None
 
 
-def test_fingerprint_ignores_only_checkpoint_frequency():
+def test_fingerprint_ignores_only_checkpoint_frequency_and_layout():
     config = small_config()
     base = workdir.fingerprint(config)
     config.training.checkpoint_every, config.training.checkpoints_to_keep = 40, 5
+    config.sweep.num_devices = 4  # layout only: a run may resume on another machine
     assert workdir.fingerprint(config) == base
     config.training.learning_rate = 0.5
     assert workdir.fingerprint(config) != base

@@ -39,6 +39,7 @@ def _set(config, dotted, value):
         ("sweep.betas", (0.1, -1.0), r"sweep.betas must be finite and >= 0 .*got \(0.1, -1.0\)"),
         ("sweep.betas", (), r"sweep.betas must be a non-empty list of numbers"),
         ("sweep.num_seeds", 0, r"sweep.num_seeds=0 is not allowed"),
+        ("sweep.num_devices", -1, r"sweep.num_devices=-1 .* an integer >= 0 \(0: all devices\)"),
         ("objective.free_bits_groups", 3, r"free_bits_groups=3 must divide model.latent_dim=2"),
         ("data.num_exmaples", 10, r"Unknown config key data.num_exmaples"),
     ],
