@@ -91,7 +91,9 @@ def _same_config_status(workdir: str, config) -> str:
             workdir, step,
         )  # fmt: skip
         return "done"
-    logging.info("%s holds this config; resuming from step %s.", workdir, step or 0)
+    # Launchers that train several sweeps keep their checkpoints in subdirectories, which
+    # this does not look into: "resume" is then always reported, and is always safe.
+    logging.info("%s holds this config; resuming from its newest checkpoints.", workdir)
     return "resume"
 
 
