@@ -202,6 +202,14 @@ class SweepChunk:
             self._executables[key] = jax.jit(fn, donate_argnums=0).lower(*args).compile()
         return self._executables[key]
 
+    def planned_bytes(self) -> int:
+        """XLA's planned arguments + outputs + temporaries of the largest compiled call."""
+        sizes = [
+            m.temp_size_in_bytes + m.argument_size_in_bytes + m.output_size_in_bytes
+            for m in (e.memory_analysis() for e in self._executables.values())
+        ]
+        return max(sizes, default=0)
+
     def _auto_cap(self, S, H, state, data, keys, hyper) -> int:
         """All members in one call if the compiled program fits in device memory, else fewer."""
         if (S, H) not in self._caps:

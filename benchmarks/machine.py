@@ -1,0 +1,92 @@
+"""What the machine can do, measured the same way the sweep is run: jitted JAX programs.
+
+- arithmetic peak: a large float32 matmul (GFLOP/s);
+- memory bandwidth: an in-place (donated) `x * a + b` over a large array (read + write),
+  once far beyond the last-level cache (DRAM) and once at a size that fits in it;
+- FLOPs and bytes of one model-step: analytic from the layer sizes, and XLA's own count
+  (`cost_analysis`) of one jitted single-member step, which has no loops in it.
+"""
+
+import resource
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+
+def _median_seconds(fn, *args, reps: int) -> float:
+    jax.block_until_ready(fn(*args))
+    times = []
+    for _ in range(reps):
+        start = time.perf_counter()
+        jax.block_until_ready(fn(*args))
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def matmul_gflops(n: int = 2048, reps: int = 7) -> float:
+    a = jnp.asarray(np.random.default_rng(0).normal(size=(n, n)), jnp.float32)
+    seconds = _median_seconds(jax.jit(jnp.matmul), a, a, reps=reps)
+    return 2 * n**3 / seconds / 1e9
+
+
+def stream_gbps(mib: float, reps: int = 9) -> float:
+    """Bytes read + written per second by a donated elementwise update of `mib` MiB."""
+    n = int(mib * 2**20 / 4)
+    update = jax.jit(lambda x: x * 1.0000001 + 1e-7, donate_argnums=0)
+    x = update(jnp.ones(n, jnp.float32))
+    times = []
+    for _ in range(reps + 1):
+        start = time.perf_counter()
+        x = jax.block_until_ready(update(x))
+        times.append(time.perf_counter() - start)
+    return 2 * n * 4 / float(np.median(times[1:])) / 1e9
+
+
+def dense_kernels(params) -> list[tuple[int, int]]:
+    """(fan_in, fan_out) of every 2-D weight matrix in a parameter tree."""
+    return [tuple(a.shape) for a in jax.tree.leaves(params) if np.ndim(a) == 2]
+
+
+def analytic_flops_per_step(params, batch_size: int, data_inputs: int) -> dict:
+    """Matmul FLOPs of one training step of one model, from its layer sizes.
+
+    Forward 2*B*in*out per layer; backward the same again for the weight gradient and for
+    the input gradient, except for the one layer fed by the data alone (the encoder's first,
+    `data_inputs` wide), whose input needs no gradient. Elementwise work is not counted.
+    """
+    kernels = dense_kernels(params)
+    forward = sum(2 * batch_size * i * o for i, o in kernels)
+    data_fed = next((2 * batch_size * i * o for i, o in kernels if i == data_inputs), 0)
+    return {"forward": forward, "train_step": 3 * forward - data_fed}
+
+
+def xla_step_cost(step_fn, *args) -> dict:
+    """XLA's FLOPs and bytes accessed for one call of `step_fn` (a loop-free program)."""
+    cost = jax.jit(step_fn).lower(*args).compile().cost_analysis()
+    cost = cost[0] if isinstance(cost, list | tuple) else cost
+    return {
+        "flops": float(cost.get("flops", np.nan)),
+        "bytes": float(cost.get("bytes accessed", np.nan)),
+    }
+
+
+def peak_memory_mb(device) -> tuple[float, str]:
+    """Device peak bytes in use if the backend reports it, else the process's peak RSS."""
+    stats = device.memory_stats() or {}
+    if "peak_bytes_in_use" in stats:
+        return stats["peak_bytes_in_use"] / 2**20, "device peak_bytes_in_use"
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**10, "process peak RSS"
+
+
+def machine_report(dram_mib: float = 512, cache_mib: float = 8, reps: int = 7) -> dict:
+    return {
+        "device": str(jax.devices()[0].device_kind),
+        "platform": jax.devices()[0].platform,
+        "num_devices": jax.device_count(),
+        "matmul_gflops": matmul_gflops(reps=reps),
+        "dram_gbps": stream_gbps(dram_mib, reps=reps),
+        "cache_gbps": stream_gbps(cache_mib, reps=max(reps, 21)),
+        "cache_mib": cache_mib,
+    }
