@@ -11,6 +11,8 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
+from cvae_jax.train import TrainState
+
 AXIS = "sweep"
 
 
@@ -25,27 +27,40 @@ def member_spec(axis: int) -> P:
     return P(AXIS) if axis == 0 else P(None, AXIS)
 
 
+def _state_spec(axis: int) -> TrainState:
+    """Parameters and optimiser state split over devices; the small [S, H] counters
+    (step, diverged_at) replicated, so every process can read progress and divergence."""
+    spec = member_spec(axis)
+    return TrainState(spec, spec, P(), P())
+
+
 def shard_members(local_fn, mesh: Mesh, axis: int):
     """Runs `local_fn(state, data, keys, hyper)` on each device's slice of the members.
 
     The state is split along `axis` of [S, H]; the train keys [S] follow the seeds and the
-    hyperparameters [H] follow the betas; the data is replicated. Metrics come back
-    replicated (an all-gather of a few numbers per member), the state stays sharded.
+    hyperparameters [H] follow the betas; the data is replicated. Metrics and the step and
+    divergence counters come back replicated (an all-gather of a few numbers per member).
     """
-    spec = member_spec(axis)
     keys_spec = P(AXIS) if axis == 0 else P()
     hyper_spec = P(AXIS) if axis == 1 else P()
+    gather = lambda m: jax.lax.all_gather(m, AXIS, axis=axis, tiled=True)
+
+    def local_slice(a):
+        size = a.shape[axis] // mesh.shape[AXIS]
+        return jax.lax.dynamic_slice_in_dim(a, jax.lax.axis_index(AXIS) * size, size, axis)
 
     def per_device(state, data, keys, hyper):
+        state = state._replace(step=local_slice(state.step))
+        state = state._replace(diverged_at=local_slice(state.diverged_at))
         state, metrics = local_fn(state, data, keys, hyper)
-        gather = lambda m: jax.lax.all_gather(m, AXIS, axis=axis, tiled=True)
+        state = state._replace(step=gather(state.step), diverged_at=gather(state.diverged_at))
         return state, jax.tree.map(gather, metrics)
 
     return jax.shard_map(
         per_device,
         mesh=mesh,
-        in_specs=(spec, P(), keys_spec, hyper_spec),
-        out_specs=(spec, P()),
+        in_specs=(_state_spec(axis), P(), keys_spec, hyper_spec),
+        out_specs=(_state_spec(axis), P()),
         check_vma=False,
     )
 
@@ -54,7 +69,7 @@ def input_shardings(mesh: Mesh, axis: int):
     """NamedShardings of (state, data, keys, hyper) matching `shard_members`."""
     named = lambda spec: NamedSharding(mesh, spec)
     return (
-        named(member_spec(axis)),
+        jax.tree.map(named, _state_spec(axis), is_leaf=lambda x: isinstance(x, P)),
         named(P()),
         named(P(AXIS) if axis == 0 else P()),
         named(P(AXIS) if axis == 1 else P()),

@@ -14,7 +14,6 @@ that it runs fast and fits:
 """
 
 import os
-from functools import partial
 
 import jax
 import jax.numpy as jnp
@@ -123,6 +122,11 @@ def _take(tree, seeds=None, betas=None):
     return tree
 
 
+def _abstract(named_sharding, tree):
+    shape = lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=named_sharding)
+    return jax.tree.map(shape, tree)
+
+
 def _piece_index(start: int, size: int, limit: int) -> np.ndarray:
     return np.minimum(np.arange(start, start + size), limit - 1)
 
@@ -193,12 +197,10 @@ class SweepChunk:
             fn = self._local
             if self._mesh is not None:
                 fn = sharding.shard_members(fn, self._mesh, axis)
-                shardings = sharding.input_shardings(self._mesh, axis)
-                abstract = lambda s, a: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=s)
-                args = tuple(
-                    jax.tree.map(partial(abstract, s), a)
-                    for s, a in zip(shardings, args, strict=True)
-                )
+                args = jax.tree.map(
+                    _abstract, sharding.input_shardings(self._mesh, axis), args,
+                    is_leaf=lambda x: isinstance(x, jax.sharding.Sharding),
+                )  # fmt: skip
             self._executables[key] = jax.jit(fn, donate_argnums=0).lower(*args).compile()
         return self._executables[key]
 
