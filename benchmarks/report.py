@@ -20,6 +20,11 @@ def planned_mb(chunk) -> float:
     return chunk.planned_bytes() / 2**20
 
 
+def executable_mb(executable) -> float:
+    m = executable.memory_analysis()
+    return (m.temp_size_in_bytes + m.argument_size_in_bytes + m.output_size_in_bytes) / 2**20
+
+
 def add_roofline(results: dict) -> None:
     """GFLOP/s and GB/s achieved per row, as fractions of the measured peak and bandwidth."""
     m, step = results["machine"], results["step"]

@@ -68,26 +68,24 @@ def toy_config(K: int):
     return config
 
 
-def time_chunk(setup, chunk) -> dict:
-    """Compile (first call minus a timed call), then the median of `reps` timed calls."""
+def time_chunk(setup, compile_fn) -> dict:
+    """`compile_fn(args)` -> a callable, timed; then the median of `reps` timed calls."""
     num_betas = len(setup.hyper["beta"])
     state, keys = init_sweep(setup.model, setup.optimizer, setup.seeds, num_betas, setup.data)
     members = len(setup.seeds) * num_betas
     data = jax.tree.map(jax.numpy.asarray, setup.data)
     start = time.perf_counter()
-    state, _ = jax.block_until_ready(chunk(state, data, keys, setup.hyper))
-    first = time.perf_counter() - start
+    chunk = compile_fn(state, data, keys, setup.hyper)
+    compile_s = time.perf_counter() - start
+    state, _ = jax.block_until_ready(chunk(state, data, keys, setup.hyper))  # warm-up
     times = []
     for _ in range(_REPS.value):
         start = time.perf_counter()
         state, _ = jax.block_until_ready(chunk(state, data, keys, setup.hyper))
         times.append(time.perf_counter() - start)
     seconds = float(np.median(times))
-    return {
-        "model_steps_per_s": members * _STEPS.value / seconds,
-        "compile_s": max(first - seconds, 0.0),
-        "call_s": times,
-    }
+    return {"model_steps_per_s": members * _STEPS.value / seconds, "compile_s": compile_s,
+            "call_s": times}  # fmt: skip
 
 
 def single_step(setup, batch_size: int):
@@ -106,7 +104,8 @@ def time_sequential(setup, K: int, batch_size: int) -> dict:
     """The single-model jitted step called member after member, one call per model-step."""
     step = jax.jit(single_step(setup, batch_size), donate_argnums=0)
     init_key, train_key = member_keys(0)
-    states = [init_state(setup.model, setup.optimizer, init_key, setup.data) for _ in range(K)]
+    first = init_state(setup.model, setup.optimizer, init_key, setup.data)
+    states = [jax.tree.map(jax.numpy.copy, first) for _ in range(K)]
     hyper = {k: v[0] for k, v in setup.hyper.items()}
     data = jax.tree.map(jax.numpy.asarray, setup.data)
     start = time.perf_counter()
@@ -128,11 +127,17 @@ def measure(K: int, row: str) -> dict:
     setup = runner.build_setup(config)
     if row == "sequential":
         return time_sequential(setup, K, config.training.batch_size)
-    chunk = setup.sweep_chunk if row == "sweep" else make_plain_sweep_chunk(setup.train_chunk)
-    out = time_chunk(setup, chunk)
     if row == "sweep":
+        chunk = setup.sweep_chunk
+        out = time_chunk(setup, chunk.prepare)
         out["xla_planned_mb"] = report.planned_mb(chunk)
         out["group_size"], out["devices"] = chunk.group_size, len(chunk.devices)
+        return out
+    plain, compiled = make_plain_sweep_chunk(setup.train_chunk), []
+    out = time_chunk(
+        setup, lambda *args: compiled.append(plain.lower(*args).compile()) or compiled[0]
+    )
+    out["xla_planned_mb"] = report.executable_mb(compiled[0])
     return out
 
 

@@ -212,17 +212,19 @@ class SweepChunk:
         ]
         return max(sizes, default=0)
 
+    def prepare(self, state, data, keys, hyper) -> "SweepChunk":
+        """Plans and compiles the calls for arguments like these, without running them."""
+        S, H = np.shape(state.step)
+        cap = self.max_members_per_call or self._auto_cap(S, H, state, data, keys, hyper)
+        axis, ps, ph = plan_calls(S, H, len(self.devices), cap)
+        self.executable(axis, *_abstract_piece(ps, ph, state, data, keys, hyper))
+        return self
+
     def _auto_cap(self, S, H, state, data, keys, hyper) -> int:
         """All members in one call if the compiled program fits in device memory, else fewer."""
         if (S, H) not in self._caps:
             axis, ps, ph = plan_calls(S, H, len(self.devices), S * H)
-            shape = lambda a, lead: jax.ShapeDtypeStruct((*lead, *a.shape[len(lead) :]), a.dtype)
-            args = (
-                jax.tree.map(lambda a: shape(a, (ps, ph)), state),
-                data,
-                shape(keys, (ps,)),
-                jax.tree.map(lambda a: shape(a, (ph,)), hyper),
-            )
+            args = _abstract_piece(ps, ph, state, data, keys, hyper)
             m = self.executable(axis, *args).memory_analysis()
             need = m.temp_size_in_bytes + m.argument_size_in_bytes + m.output_size_in_bytes
             budget = MEMORY_FRACTION * device_memory_bytes(self.devices[0])
@@ -235,3 +237,14 @@ class SweepChunk:
                 )  # fmt: skip
             self._caps[S, H] = cap
         return self._caps[S, H]
+
+
+def _abstract_piece(ps, ph, state, data, keys, hyper):
+    """Shapes of one call's arguments: ps seeds x ph betas."""
+    shape = lambda a, lead: jax.ShapeDtypeStruct((*lead, *a.shape[len(lead) :]), a.dtype)
+    return (
+        jax.tree.map(lambda a: shape(a, (ps, ph)), state),
+        data,
+        shape(keys, (ps,)),
+        jax.tree.map(lambda a: shape(a, (ph,)), hyper),
+    )
