@@ -180,6 +180,13 @@ def _report_divergence(state, seeds, hyper, chunk_start: int, on_nonfinite: str)
         )
 
 
+def _finite_mean(values) -> float:
+    """Mean over the members still finite, so one diverged member does not hide the rest."""
+    values = np.asarray(values)
+    finite = values[np.isfinite(values)]
+    return float(finite.mean()) if finite.size else float("nan")
+
+
 def _log_progress(step, first_step, num_steps, members, start, metrics, state):
     elapsed = time.perf_counter() - start
     rate = (step - first_step) / max(elapsed, 1e-9)
@@ -188,5 +195,5 @@ def _log_progress(step, first_step, num_steps, members, start, metrics, state):
     logging.info(
         "step %d/%d | %d members | %.0f model-steps/s | ETA %.0fs | loss %.4g | rate %.4g | diverged %d",
         step, num_steps, members, rate * members, eta,
-        float(np.nanmean(metrics["loss"])), float(np.nanmean(metrics["rate"])), diverged,
+        _finite_mean(metrics["loss"]), _finite_mean(metrics["rate"]), diverged,
     )  # fmt: skip
