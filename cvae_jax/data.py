@@ -87,7 +87,14 @@ def load_dataset(data_config) -> Dataset:
         from cvae_jax import npz_data  # imports Dataset from here
 
         return npz_data.load(data_config)
-    raise ValueError(f"Unknown data set {name!r}; choose 'two_gaussians' or 'gaussian_mean'.")
+    from cvae_jax import image_data  # imports Dataset from here
+
+    if name in image_data.IMAGE_DATASETS:  # the training split; load_splits gives both
+        return image_data.load_splits(data_config).train
+    raise ValueError(
+        f"Unknown data set {name!r}; choose 'two_gaussians', 'gaussian_mean' or one of "
+        f"{image_data.IMAGE_DATASETS}."
+    )
 
 
 def sample_batch(key: jax.Array, data: Dataset, batch_size: int) -> Dataset:

@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 from absl import logging
 
-from cvae_jax import checkpoint, config_validation, linear_models, models, objectives
+from cvae_jax import checkpoint, config_validation, conv_models, linear_models, models, objectives
 from cvae_jax import workdir as workdir_lib
 from cvae_jax.data import Dataset, load_dataset
 from cvae_jax.sweep import (
@@ -30,7 +30,7 @@ from cvae_jax.train import (
     member_keys,
 )
 
-MODEL_KINDS = ("mlp", "gaussian_mean")
+MODEL_KINDS = ("mlp", "gaussian_mean", *conv_models.KINDS)
 
 
 def build_model(config, data: Dataset):
@@ -40,6 +40,8 @@ def build_model(config, data: Dataset):
         return models.build_mlp_cvae(config.model, data.x.shape[1], num_classes)
     if kind == "gaussian_mean":
         return linear_models.le_cvae(config.data.sigma0)
+    if kind in conv_models.KINDS:  # image models (issue 4)
+        return conv_models.build_image_cvae(config, data)
     raise ValueError(f"Unknown model.kind {kind!r}; choose one of {', '.join(MODEL_KINDS)}.")
 
 

@@ -1,0 +1,61 @@
+"""Structured output prediction on quadrants of digits (Sohn et al. 2015; issue 4).
+
+python -m experiments.quadrants --config=configs/quadrants.py --workdir=runs/quadrants
+python -m experiments.quadrants --config=configs/quadrants.py:smoke --workdir=/tmp/quadrants_smoke
+MNIST-format files: --config.data.name=mnist --config.data.path=/path/to/idx_dir
+"""
+
+import ml_collections
+
+from configs.base import base_config
+
+
+def get_config(arg: str = ""):
+    config = base_config()
+    config.data.name = "digits"  # digits | mnist | fashion_mnist
+    config.data.path = ""
+    config.data.num_classes = 0  # the cVAE's condition is the observed pixels (floats)
+    config.data.test_fraction = 0.2
+    config.data.max_train_examples = 0
+    config.data.binarize = "threshold"  # binary pixels: -log p(x|c) is a probability in nats
+
+    config.observed_quadrants = (1, 2, 3)
+    config.feed_baseline = True  # the cVAE's condition includes the baseline's prediction
+
+    config.baseline = ml_collections.ConfigDict()
+    config.baseline.hidden = (256,)
+    config.baseline.num_steps = 3000
+    config.baseline.batch_size = 128
+    config.baseline.learning_rate = 1e-3
+    config.baseline.seed = 0
+
+    config.model.kind = "image_mlp"
+    config.model.prior = "network"  # p(z|c), Sohn et al.'s prior network
+    config.model.latent_dim = 8
+    config.model.hidden = (256,)
+    config.model.likelihood = "bernoulli"
+
+    config.training.num_steps = 3000
+    config.training.batch_size = 128
+    config.training.log_every = 500
+    config.sweep.betas = (1.0,)  # the ELBO itself, as in the paper
+    config.sweep.num_seeds = 2
+
+    config.eval = ml_collections.ConfigDict()
+    config.eval.num_samples = 1000  # K for both importance-sampling estimates
+    config.eval.figure_rows = 6
+    config.eval.figure_samples = 6
+    config.eval.seed = 0
+    if arg == "smoke":
+        config.observed_quadrants = (1, 3)
+        config.baseline.num_steps = 50
+        config.training.num_steps = 40
+        config.training.log_every = 20
+        config.training.batch_size = 32
+        config.sweep.num_seeds = 1
+        config.eval.num_samples = 8
+        config.eval.figure_rows = 3
+        config.eval.figure_samples = 3
+    elif arg:
+        raise ValueError(f"Unknown config argument {arg!r}; use '' or 'smoke'.")
+    return config

@@ -1,0 +1,144 @@
+"""Image data: IDX round trips, clear errors for bad files, scaling, splits, quadrant masks."""
+
+import gzip
+
+import ml_collections
+import numpy as np
+import pytest
+
+from cvae_jax import data, image_data, quadrant_data
+
+
+def _write_mnist_dir(directory, num_train=12, num_test=5, side=28, gz=False):
+    rng = np.random.default_rng(0)
+    suffix = ".gz" if gz else ""
+    arrays = {}
+    for prefix, n in (("train", num_train), ("t10k", num_test)):
+        images = rng.integers(0, 256, size=(n, side, side), dtype=np.uint8)
+        labels = rng.integers(0, 10, size=n, dtype=np.uint8)
+        image_data.write_idx(str(directory / f"{prefix}-images-idx3-ubyte{suffix}"), images)
+        image_data.write_idx(str(directory / f"{prefix}-labels-idx1-ubyte{suffix}"), labels)
+        arrays[prefix] = (images, labels)
+    return arrays
+
+
+def _mnist_config(path):
+    config = ml_collections.ConfigDict()
+    config.name, config.path, config.seed = "mnist", str(path), 0
+    config.test_fraction, config.max_train_examples, config.binarize = 0.2, 0, "none"
+    return config
+
+
+@pytest.mark.parametrize("gz", [False, True])
+@pytest.mark.parametrize("dtype", [np.uint8, np.int32, np.float32])
+def test_idx_round_trip(tmp_path, gz, dtype):
+    array = (np.arange(2 * 3 * 4) * 7 % 255).reshape(2, 3, 4).astype(dtype)
+    path = str(tmp_path / ("a.idx" + (".gz" if gz else "")))
+    image_data.write_idx(path, array)
+    back = image_data.read_idx(path)
+    assert back.dtype.kind == np.dtype(dtype).kind and back.shape == (2, 3, 4)
+    np.testing.assert_array_equal(back, array)
+    if gz:
+        with gzip.open(path) as f:  # really gzipped
+            assert f.read(4) == bytes([0, 0, image_data._IDX_CODES[back.dtype.str[1:]], 3])
+
+
+def test_truncated_idx_names_file_and_sizes(tmp_path):
+    path = tmp_path / "train-images-idx3-ubyte"
+    image_data.write_idx(str(path), np.zeros((3, 28, 28), np.uint8))
+    path.write_bytes(path.read_bytes()[:-10])
+    with pytest.raises(
+        ValueError, match=r"train-images-idx3-ubyte: header says shape \(3, 28, 28\)"
+    ):
+        image_data.read_idx(str(path))
+
+
+def test_bad_magic_and_wrong_rank_are_named(tmp_path):
+    bad = tmp_path / "junk"
+    bad.write_bytes(b"PK\x03\x04 not idx")
+    with pytest.raises(ValueError, match=r"junk: not an IDX file.*got 504b0304"):
+        image_data.read_idx(str(bad))
+    labels = tmp_path / "labels"
+    image_data.write_idx(str(labels), np.zeros(5, np.uint8))
+    with pytest.raises(ValueError, match="expected an IDX file with 3 dimension"):
+        image_data.read_idx(str(labels), ndim=3)
+    broken_gz = tmp_path / "x.gz"
+    broken_gz.write_bytes(b"\x1f\x8b\x08garbage")
+    with pytest.raises(ValueError, match=r"x.gz: could not be read"):
+        image_data.read_idx(str(broken_gz))
+
+
+def test_missing_files_and_count_mismatch(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no train-images-idx3-ubyte"):
+        image_data.load_mnist_format(str(tmp_path))
+    with pytest.raises(ValueError, match="data.path is empty"):
+        image_data.load_mnist_format("")
+    _write_mnist_dir(tmp_path)
+    image_data.write_idx(str(tmp_path / "train-labels-idx1-ubyte"), np.zeros(11, np.uint8))
+    with pytest.raises(ValueError, match="holds 12 images but .*train-labels-idx1-ubyte holds 11"):
+        image_data.load_mnist_format(str(tmp_path))
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_mnist_directory_loads_scaled_with_official_split(tmp_path, gz):
+    arrays = _write_mnist_dir(tmp_path, gz=gz)
+    splits = data.load_dataset(_mnist_config(tmp_path))  # the registry gives the train split
+    images, labels = arrays["train"]
+    np.testing.assert_allclose(splits.x, images.reshape(12, -1) / 255.0, rtol=1e-6)
+    np.testing.assert_array_equal(splits.y, labels)
+    full = image_data.load_splits(_mnist_config(tmp_path))
+    assert full.test.x.shape == (5, 784) and full.image_shape == (28, 28)
+    assert full.train.x.dtype == np.float32 and 0 <= full.train.x.min() <= full.train.x.max() <= 1
+
+
+def test_npz_with_x_y_is_split_and_float_range_checked(tmp_path):
+    x = np.random.default_rng(1).integers(0, 256, (50, 8, 8), dtype=np.uint8)
+    np.savez(tmp_path / "d.npz", x=x, y=np.arange(50) % 10)
+    splits = image_data.load_splits(_mnist_config(tmp_path / "d.npz"))
+    assert splits.train.x.shape == (40, 64) and splits.test.x.shape == (10, 64)
+    np.savez(tmp_path / "bad.npz", x=x.astype(np.float32), y=np.arange(50))
+    with pytest.raises(ValueError, match=r"bad.npz: float pixels must lie in \[0, 1\]"):
+        image_data.load_splits(_mnist_config(tmp_path / "bad.npz"))
+    np.savez(tmp_path / "keys.npz", images=x)
+    with pytest.raises(ValueError, match=r"expected arrays 'x' and 'y'.*found \['images'\]"):
+        image_data.load_splits(_mnist_config(tmp_path / "keys.npz"))
+
+
+def test_digits_split_is_fixed_disjoint_and_scaled():
+    digits = image_data.sklearn_digits()
+    assert digits.x.shape == (1797, 64) and digits.x.min() == 0 and digits.x.max() == 1
+    train, test = image_data.split(digits, 0.2, seed=3)
+    again, _ = image_data.split(digits, 0.2, seed=3)
+    other, _ = image_data.split(digits, 0.2, seed=4)
+    assert train.x.shape[0] + test.x.shape[0] == 1797 and test.x.shape[0] == 359
+    np.testing.assert_array_equal(train.x, again.x)
+    assert not np.array_equal(train.x, other.x)
+    rows = {r.tobytes() for r in digits.x}
+    assert len(rows) > 1700  # nearly all distinct, so the check below is meaningful
+    assert not {r.tobytes() for r in train.x[:200]} & {r.tobytes() for r in test.x}
+
+
+def test_threshold_binarisation_and_bad_option(tmp_path):
+    config = _mnist_config("")
+    config.name, config.binarize = "digits", "threshold"
+    splits = image_data.load_splits(config)
+    assert set(np.unique(splits.train.x)) == {0.0, 1.0}
+    config.binarize = "sometimes"
+    with pytest.raises(ValueError, match="data.binarize='sometimes'"):
+        image_data.load_splits(config)
+
+
+@pytest.mark.parametrize("num_observed,count", [(1, 16), (2, 32), (3, 48)])
+def test_quadrant_masks_split_and_reassemble(num_observed, count):
+    mask = quadrant_data.observed_mask((8, 8), num_observed)
+    assert mask.sum() == count
+    grid = mask.reshape(8, 8)
+    assert grid[4:, :4].all() and not grid[:4, 4:].any()  # bottom-left first, top-right never
+    if num_observed >= 2:
+        assert grid[:, :4].all()  # two quadrants: the left half
+    images = np.random.default_rng(0).random((5, 64)).astype(np.float32)
+    split = quadrant_data.observed_split(images, mask)
+    assert split.y.shape == (5, count) and split.x.shape == (5, 64 - count)
+    np.testing.assert_array_equal(quadrant_data.assemble(split.y, split.x, mask), images)
+    with pytest.raises(ValueError, match="1, 2 or 3 quadrants"):
+        quadrant_data.observed_mask((8, 8), 4)
