@@ -5,25 +5,16 @@ finished, rewrites results.json from the final checkpoint without training); a w
 holds a run with another config is refused unless --overwrite is given.
 """
 
-from absl import app, flags, logging
-from ml_collections import config_flags
+from absl import app, logging
 
-from cvae_jax import gaussian_mean, workdir
+from cvae_jax import gaussian_mean, launch
 
-_CONFIG = config_flags.DEFINE_config_file("config", "configs/gaussian_mean.py")
-_WORKDIR = flags.DEFINE_string("workdir", None, "Directory for results.json.", required=True)
-_OVERWRITE = flags.DEFINE_bool(
-    "overwrite", False, "Discard the checkpoints of a run with another config in --workdir."
-)
+_CONFIG, _WORKDIR, _OVERWRITE = launch.define_flags("configs/gaussian_mean.py")
 
 
 def main(argv):
     del argv
-    try:  # a bad config or a clashing workdir stops here, before anything is compiled
-        status = workdir.prepare(_WORKDIR.value, _CONFIG.value, _OVERWRITE.value)
-    except ValueError as e:
-        raise app.UsageError(str(e)) from e
-    logging.info("workdir %s: %s run", _WORKDIR.value, status)
+    launch.prepare_workdir(_WORKDIR.value, _CONFIG.value, _OVERWRITE.value)
     results = gaussian_mean.run(_CONFIG.value, _WORKDIR.value)
     for name, row in results["parameters"].items():
         logging.info("%s learned %.4f analytic %.4f", name, row["learned_mean"], row["analytic"])

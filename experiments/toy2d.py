@@ -7,25 +7,16 @@ finished, rewrites the outputs without training); a workdir holding a run with a
 is refused unless --overwrite is given.
 """
 
-from absl import app, flags, logging
-from ml_collections import config_flags
+from absl import app
 
-from cvae_jax import toy2d, workdir
+from cvae_jax import launch, toy2d
 
-_CONFIG = config_flags.DEFINE_config_file("config", "configs/toy2d.py")
-_WORKDIR = flags.DEFINE_string("workdir", None, "Directory for metrics and figures.", required=True)
-_OVERWRITE = flags.DEFINE_bool(
-    "overwrite", False, "Discard the checkpoints of a run with another config in --workdir."
-)
+_CONFIG, _WORKDIR, _OVERWRITE = launch.define_flags("configs/toy2d.py")
 
 
 def main(argv):
     del argv
-    try:  # a bad config or a clashing workdir stops here, before anything is compiled
-        status = workdir.prepare(_WORKDIR.value, _CONFIG.value, _OVERWRITE.value)
-    except ValueError as e:
-        raise app.UsageError(str(e)) from e
-    logging.info("workdir %s: %s run", _WORKDIR.value, status)
+    launch.prepare_workdir(_WORKDIR.value, _CONFIG.value, _OVERWRITE.value)
     toy2d.run(_CONFIG.value, _WORKDIR.value)
 
 
