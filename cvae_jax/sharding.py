@@ -6,6 +6,8 @@ can read them. The data is replicated. On several hosts, call `jax.distributed.i
 first; `jax.devices()` then lists every host's devices and the same code runs unchanged.
 """
 
+import os
+
 import jax
 import numpy as np
 from jax.sharding import Mesh, NamedSharding
@@ -14,6 +16,15 @@ from jax.sharding import PartitionSpec as P
 from cvae_jax.train import TrainState
 
 AXIS = "sweep"
+
+
+def device_memory_bytes(device) -> int:
+    """Memory one device may use: its allocator limit, or the host RAM shared by CPU devices."""
+    stats = device.memory_stats() or {}
+    if "bytes_limit" in stats:
+        return int(stats["bytes_limit"])
+    ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    return ram // max(1, jax.local_device_count())
 
 
 def sweep_mesh(devices=None) -> Mesh:

@@ -13,17 +13,16 @@ that it runs fast and fits:
 - devices: each piece is sharded over a 1-D 'sweep' mesh of all devices (`sharding.py`).
 """
 
-import os
-
 import jax
 import jax.numpy as jnp
 import numpy as np
 from absl import logging
 
 from cvae_jax import sharding
+from cvae_jax.sharding import device_memory_bytes
 from cvae_jax.train import TrainState
 
-CPU_GROUP_SIZE = 16  # members per group on CPU; benchmarks/sweep_throughput.py --group_sizes
+CPU_GROUP_SIZE = 16  # members per group on CPU (32 is as fast; see the README benchmark)
 MEMORY_FRACTION = 0.6  # of device memory a call may plan to use
 
 
@@ -77,15 +76,6 @@ def make_grouped_chunk(train_chunk, group_size: int = 0):
 
 def default_group_size(device) -> int:
     return CPU_GROUP_SIZE if device.platform == "cpu" else 0
-
-
-def device_memory_bytes(device) -> int:
-    """Memory one device may use: its allocator limit, or the host RAM shared by CPU devices."""
-    stats = device.memory_stats() or {}
-    if "bytes_limit" in stats:
-        return int(stats["bytes_limit"])
-    ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    return ram // max(1, jax.local_device_count())
 
 
 def _round_up(n: int, m: int) -> int:
@@ -151,7 +141,7 @@ class SweepChunk:
         self.group_size, self.max_members_per_call = group_size, max_members_per_call
         self._local = make_grouped_chunk(train_chunk, group_size)
         self._mesh = sharding.sweep_mesh(self.devices) if len(self.devices) > 1 else None
-        self._executables, self._caps = {}, {}
+        self._executables, self._caps, self._logged = {}, {}, set()
 
     def __call__(self, state, data, keys, hyper):
         S, H = np.shape(state.step)
@@ -160,6 +150,12 @@ class SweepChunk:
         if (ps, ph) == (S, H):
             return self._run(axis, state, data, keys, hyper)
         if ps >= S and ph >= H:  # one call, padded so the devices divide it
+            self._log_once(
+                ("pad", S, H),
+                "%d seeds x %d betas do not divide %d devices: padded to %d x %d with copies "
+                "of the last member (their results are discarded).",
+                S, H, len(self.devices), ps, ph,
+            )  # fmt: skip
             si, hi = _piece_index(0, ps, S), _piece_index(0, ph, H)
             out = self._run(
                 axis, _take(state, si, hi), data, keys[si], _take(hyper, hi)
@@ -167,9 +163,19 @@ class SweepChunk:
             return jax.tree.map(lambda a: a[:S, :H], out)
         return self._run_pieces(axis, ps, ph, state, data, keys, hyper)
 
+    def _log_once(self, key, message, *args):
+        if key not in self._logged:
+            self._logged.add(key)
+            logging.info(message, *args)
+
     def _run_pieces(self, axis, ps, ph, state, data, keys, hyper):
         """Several calls, assembled on the host: only one piece is on the device at a time."""
         S, H = np.shape(state.step)
+        calls = -(-S // ps) * -(-H // ph)
+        self._log_once(
+            ("pieces", S, H), "sweep of %d x %d members runs as %d calls of %d x %d members.",
+            S, H, calls, ps, ph,
+        )  # fmt: skip
         out = None
         for i in range(0, S, ps):
             si, vs = _piece_index(i, ps, S), min(ps, S - i)
