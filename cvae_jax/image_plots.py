@@ -81,12 +81,16 @@ def metric_curves(path, rows: list[dict], metrics: dict, title: str) -> None:
             betas = sorted({r["beta"] for r in mine})
             means = [np.mean([r[key] for r in mine if r["beta"] == b]) for b in betas]
             ax.plot(betas, means, marker="o", label=prior)
+        all_betas = sorted({r["beta"] for r in rows})
         ax.set_xscale("log")
+        ax.set_xticks(all_betas, [f"{b:g}" for b in all_betas])
+        ax.minorticks_off()
         ax.set_xlabel("beta")
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
     axes[0, 0].legend(fontsize=8)
     fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
     save(fig, path)
 
 
