@@ -5,19 +5,20 @@ python -m experiments.digits --config=configs/digits.py:smoke --workdir=/tmp/dig
 On MNIST-format files you already have (nothing is downloaded):
 python -m experiments.digits --config=configs/digits.py --workdir=runs/mnist \
   --config.data.name=mnist --config.data.path=/path/to/mnist_idx_dir
+Re-running the same command resumes from the checkpoints under --workdir; a workdir
+holding a run with another config is refused unless --overwrite is given.
 """
 
-from absl import app, flags, logging
-from ml_collections import config_flags
+from absl import app, logging
 
-from cvae_jax import digits
+from cvae_jax import digits, launch
 
-_CONFIG = config_flags.DEFINE_config_file("config", "configs/digits.py")
-_WORKDIR = flags.DEFINE_string("workdir", None, "Directory for metrics and figures.", required=True)
+_CONFIG, _WORKDIR, _OVERWRITE = launch.define_flags("configs/digits.py")
 
 
 def main(argv):
     del argv
+    launch.prepare_workdir(_WORKDIR.value, _CONFIG.value, _OVERWRITE.value)
     out = digits.run(_CONFIG.value, _WORKDIR.value)
     logging.info("classifier test accuracy %.4f", out["classifier"]["test_accuracy"])
     for row in out["members"]:

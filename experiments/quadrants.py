@@ -5,19 +5,20 @@ python -m experiments.quadrants --config=configs/quadrants.py:smoke --workdir=/t
 On MNIST-format files you already have (nothing is downloaded):
 python -m experiments.quadrants --config=configs/quadrants.py --workdir=runs/mnist_quadrants \
   --config.data.name=mnist --config.data.path=/path/to/mnist_idx_dir
+Re-running the same command resumes from the checkpoints under --workdir; a workdir
+holding a run with another config is refused unless --overwrite is given.
 """
 
-from absl import app, flags, logging
-from ml_collections import config_flags
+from absl import app, logging
 
-from cvae_jax import quadrants
+from cvae_jax import launch, quadrants
 
-_CONFIG = config_flags.DEFINE_config_file("config", "configs/quadrants.py")
-_WORKDIR = flags.DEFINE_string("workdir", None, "Directory for metrics and figures.", required=True)
+_CONFIG, _WORKDIR, _OVERWRITE = launch.define_flags("configs/quadrants.py")
 
 
 def main(argv):
     del argv
+    launch.prepare_workdir(_WORKDIR.value, _CONFIG.value, _OVERWRITE.value)
     out = quadrants.run(_CONFIG.value, _WORKDIR.value)
     logging.info("-log p(x|c) on the test set (nats):\n%s", out["nll_table_markdown"])
     logging.info("total %.1fs; outputs in %s", out["total_seconds"], _WORKDIR.value)
