@@ -76,10 +76,20 @@ def prepare(workdir: str, config, overwrite: bool = False) -> str:
                 "start again."
             )
         logging.warning("--overwrite: deleting the checkpoints of the old run in %s", workdir)
-        for name in (CHECKPOINTS, CHECKPOINTS + "_corrupt"):
-            shutil.rmtree(os.path.join(workdir, name), ignore_errors=True)
+        for path in _checkpoint_dirs(workdir):
+            shutil.rmtree(path, ignore_errors=True)
     results.write_config(workdir, config)
     return "new"
+
+
+def _checkpoint_dirs(workdir: str) -> list[str]:
+    """Every checkpoint directory under `workdir`, also those of launchers that run several
+    sweeps into sub-workdirs (one per prior variant or quadrant setting)."""
+    names, found = (CHECKPOINTS, CHECKPOINTS + "_corrupt"), []
+    for root, dirs, _ in os.walk(workdir):
+        found += [os.path.join(root, d) for d in dirs if d in names]
+        dirs[:] = [d for d in dirs if d not in names]  # do not descend into them
+    return found
 
 
 def _same_config_status(workdir: str, config) -> str:

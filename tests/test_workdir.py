@@ -45,8 +45,13 @@ def test_other_config_is_refused_unless_overwrite(tmp_path):
     )
     assert "--overwrite" in message
     assert os.path.isdir(os.path.join(workdir.checkpoint_dir(str(tmp_path)), "80"))  # untouched
+    _fake_checkpoint(tmp_path / "standard", 80)  # a launcher's per-variant sub-workdir
+    results_file = tmp_path / "standard" / "metrics.json"
+    results_file.write_text("{}")
     assert workdir.prepare(str(tmp_path), config, overwrite=True) == "new"
     assert not os.path.exists(workdir.checkpoint_dir(str(tmp_path)))
+    assert not os.path.exists(workdir.checkpoint_dir(str(tmp_path / "standard")))
+    assert results_file.exists()  # only checkpoints are deleted
     assert json.loads((tmp_path / "config.json").read_text())["sweep"]["num_seeds"] == 3
 
 
