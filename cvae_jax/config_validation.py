@@ -27,11 +27,20 @@ class ConfigError(ValueError):
 STRICT_SECTIONS = ("training", "sweep", "objective")
 # Keys beyond configs/base.py, per section and per model kind / data set name.
 EXTRA_KEYS: dict[str, set[str]] = {"training": set(), "sweep": set(), "objective": set()}
-MODEL_KIND_KEYS: dict[str, set[str]] = {"mlp": set(), "gaussian_mean": set()}
+MODEL_KIND_KEYS: dict[str, set[str]] = {
+    "mlp": set(),
+    "gaussian_mean": set(),
+    "conv": {"conv_channels"},
+    "image_mlp": set(),
+}
+_IMAGE_DATA_KEYS = {"path", "binarize", "max_train_examples", "test_fraction"}
 DATA_NAME_KEYS: dict[str, set[str]] = {
     "two_gaussians": set(),
     "gaussian_mean": {"mu0", "sigma0", "sigma", "c_std"},
     "npz": {"path"},
+    "digits": _IMAGE_DATA_KEYS,
+    "mnist": _IMAGE_DATA_KEYS,
+    "fashion_mnist": _IMAGE_DATA_KEYS,
 }
 
 _POSITIVE_INT, _NON_NEGATIVE = "an integer >= 1", "a number >= 0"
