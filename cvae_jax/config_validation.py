@@ -30,8 +30,9 @@ EXTRA_KEYS: dict[str, set[str]] = {"training": set(), "sweep": set(), "objective
 MODEL_KIND_KEYS: dict[str, set[str]] = {
     "mlp": set(),
     "gaussian_mean": set(),
+    # The image configs carry both kinds' keys, so --config.model.kind can switch between them.
     "conv": {"conv_channels"},
-    "image_mlp": set(),
+    "image_mlp": {"conv_channels"},
 }
 _IMAGE_DATA_KEYS = {"path", "binarize", "max_train_examples", "test_fraction"}
 DATA_NAME_KEYS: dict[str, set[str]] = {
