@@ -139,12 +139,15 @@ class SweepChunk:
         if group_size is None:
             group_size = default_group_size(self.devices[0])
         self.group_size, self.max_members_per_call = group_size, max_members_per_call
+        self._train_chunk, self._single = train_chunk, None
         self._local = make_grouped_chunk(train_chunk, group_size)
         self._mesh = sharding.sweep_mesh(self.devices) if len(self.devices) > 1 else None
         self._executables, self._caps, self._logged = {}, {}, set()
 
     def __call__(self, state, data, keys, hyper):
         S, H = np.shape(state.step)
+        if self._mesh is not None and S * H < len(self.devices):
+            return self._unsharded()(state, data, keys, hyper)
         cap = self.max_members_per_call or self._auto_cap(S, H, state, data, keys, hyper)
         axis, ps, ph = plan_calls(S, H, len(self.devices), cap)
         if (ps, ph) == (S, H):
@@ -162,6 +165,16 @@ class SweepChunk:
             )  # hyper: [H]
             return jax.tree.map(lambda a: a[:S, :H], out)
         return self._run_pieces(axis, ps, ph, state, data, keys, hyper)
+
+    def _unsharded(self) -> "SweepChunk":
+        """Fewer members than devices: padding would cost more than it gains; one device."""
+        if self._single is None:
+            self._log_once("single", "fewer sweep members than devices: running on one device.")
+            self._single = SweepChunk(
+                self._train_chunk, self.group_size, self.max_members_per_call,
+                jax.local_devices()[:1],
+            )  # fmt: skip
+        return self._single
 
     def _log_once(self, key, message, *args):
         if key not in self._logged:

@@ -54,6 +54,14 @@ reference = run(make_sweep_chunk(setup.train_chunk, devices=jax.devices()[:1]))
 out["padded_diff"] = max_diff(run(make_sweep_chunk(setup.train_chunk)), reference)
 capped = make_sweep_chunk(setup.train_chunk, max_members_per_call=4)
 out["capped_diff"] = max_diff(run(capped), reference)
+
+# 3. Fewer members (2) than devices (4): not sharded, same numbers.
+config.sweep.update(betas=(0.0, 2.0), num_seeds=1, num_devices=0)
+_, small = runner.train_sweep(config)
+config.sweep.num_devices = 1
+_, small_single = runner.train_sweep(config)
+out["small_diff"] = max_diff(small.state, small_single.state)
+out["small_devices"] = len(jax.tree.leaves(small.state.params)[0].sharding.device_set)
 print("RESULT" + json.dumps(out))
 """
 
@@ -86,3 +94,8 @@ def test_state_is_sharded_over_four_devices(sharded_results):
 def test_padding_and_split_calls_keep_the_numbers(sharded_results):
     assert sharded_results["padded_diff"] < 1e-5
     assert sharded_results["capped_diff"] < 1e-5
+
+
+def test_fewer_members_than_devices_run_unsharded(sharded_results):
+    assert sharded_results["small_diff"] < 1e-5
+    assert sharded_results["small_devices"] == 1
