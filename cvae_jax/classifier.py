@@ -13,7 +13,8 @@ import jax.numpy as jnp
 import optax
 
 from cvae_jax import models
-from cvae_jax.data import Dataset, sample_batch
+from cvae_jax.data import Dataset
+from cvae_jax.train import fit_supervised
 
 
 class Classifier(nn.Module):
@@ -33,27 +34,12 @@ def train_classifier(
     module = Classifier(num_classes, tuple(hidden))
     init_key, train_key = jax.random.split(jax.random.key(seed))
     params = module.init(init_key, jnp.zeros((1, data.x.shape[1])))
-    optimizer = optax.adam(learning_rate)
 
     def loss_fn(params, batch):
         logits = module.apply(params, batch.x)
         return jnp.mean(optax.softmax_cross_entropy_with_integer_labels(logits, batch.y))
 
-    @jax.jit
-    def train(params, data):
-        def body(carry, step):
-            params, opt_state = carry
-            batch = sample_batch(jax.random.fold_in(train_key, step), data, batch_size)
-            loss, grads = jax.value_and_grad(loss_fn)(params, batch)
-            updates, opt_state = optimizer.update(grads, opt_state, params)
-            return (optax.apply_updates(params, updates), opt_state), loss
-
-        (params, _), losses = jax.lax.scan(
-            body, (params, optimizer.init(params)), jnp.arange(num_steps)
-        )
-        return params, losses
-
-    params, _ = train(params, Dataset(jnp.asarray(data.x), jnp.asarray(data.y)))
+    params = fit_supervised(loss_fn, params, data, train_key, num_steps, batch_size, learning_rate)
     return module, params
 
 

@@ -11,11 +11,11 @@ from collections.abc import Sequence
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
-import optax
 
 from cvae_jax import distributions as dist
 from cvae_jax import models, objectives
-from cvae_jax.data import Dataset, sample_batch
+from cvae_jax.data import Dataset
+from cvae_jax.train import fit_supervised
 
 
 class Baseline(nn.Module):
@@ -42,24 +42,12 @@ def train_baseline(
     module = Baseline(data.x.shape[1], tuple(hidden))
     init_key, train_key = jax.random.split(jax.random.key(seed))
     params = module.init(init_key, jnp.zeros((1, data.y.shape[1])))
-    optimizer = optax.adam(learning_rate)
 
     def loss_fn(params, batch):
         return jnp.mean(baseline_nll(module, params, batch))
 
-    @jax.jit
-    def train(params, data):
-        def body(carry, step):
-            params, opt_state = carry
-            batch = sample_batch(jax.random.fold_in(train_key, step), data, batch_size)
-            loss, grads = jax.value_and_grad(loss_fn)(params, batch)
-            updates, opt_state = optimizer.update(grads, opt_state, params)
-            return (optax.apply_updates(params, updates), opt_state), loss
-
-        init = (params, optimizer.init(params))
-        return jax.lax.scan(body, init, jnp.arange(num_steps))[0][0]
-
-    return module, train(params, Dataset(jnp.asarray(data.x), jnp.asarray(data.y)))
+    params = fit_supervised(loss_fn, params, data, train_key, num_steps, batch_size, learning_rate)
+    return module, params
 
 
 def prior_sampling_nll(key, model, params, x, c, num_samples: int) -> jax.Array:

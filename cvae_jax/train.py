@@ -98,3 +98,26 @@ def make_train_chunk(train_step, batch_size: int, num_steps: int):
         return state, jax.tree.map(jnp.mean, metrics)
 
     return train_chunk
+
+
+def fit_supervised(loss_fn, params, data: Dataset, train_key, num_steps: int, batch_size: int,
+                   learning_rate: float):  # fmt: skip
+    """Adam on `loss_fn(params, batch)` in one jitted lax.scan, batches keyed fold_in(key, step).
+
+    For the small supervised helpers (the digit classifier, the quadrant baseline).
+    """
+    optimizer = optax.adam(learning_rate)
+
+    @jax.jit
+    def fit(params, data):
+        def body(carry, step):
+            params, opt_state = carry
+            batch = sample_batch(jax.random.fold_in(train_key, step), data, batch_size)
+            grads = jax.grad(loss_fn)(params, batch)
+            updates, opt_state = optimizer.update(grads, opt_state, params)
+            return (optax.apply_updates(params, updates), opt_state), None
+
+        (params, _), _ = jax.lax.scan(body, (params, optimizer.init(params)), jnp.arange(num_steps))
+        return params
+
+    return fit(params, Dataset(jnp.asarray(data.x), jnp.asarray(data.y)))

@@ -16,7 +16,9 @@ def _split(mean_q, log_var_q, mean_p=None, log_var_p=None, labels=None, key=0):
     mean_p = jnp.zeros_like(mean_q) if mean_p is None else mean_p
     log_var_p = jnp.zeros_like(mean_q) if log_var_p is None else log_var_p
     labels = jnp.zeros(mean_q.shape[0], jnp.int32) if labels is None else labels
-    out = jax.jit(diag.rate_split)(jax.random.key(key), mean_q, log_var_q, mean_p, log_var_p, labels)
+    out = jax.jit(diag.rate_split)(
+        jax.random.key(key), mean_q, log_var_q, mean_p, log_var_p, labels
+    )
     return {k: float(v) for k, v in out.items()}
 
 
@@ -82,7 +84,9 @@ def test_squared_error_active_units_and_label_helpers():
     assert int(diag.active_units(mean_q)) == 1  # the constant dimension is inactive
     np.testing.assert_array_equal(diag.swap_labels(jnp.array([0, 1]), 2), [1, 0])
     np.testing.assert_array_equal(diag.swap_labels(jnp.array([0, 9]), 10), [1, 0])
-    assert float(diag.label_accuracy(jnp.array([1, 0, 1]), jnp.array([1, 1, 1]))) == pytest.approx(2 / 3)
+    assert float(diag.label_accuracy(jnp.array([1, 0, 1]), jnp.array([1, 1, 1]))) == pytest.approx(
+        2 / 3
+    )
 
 
 def test_reparameterized_kl_consistency_with_rate():
