@@ -92,8 +92,8 @@ def load_dataset(data_config) -> Dataset:
     if name in image_data.IMAGE_DATASETS:  # the training split; load_splits gives both
         return image_data.load_splits(data_config).train
     raise ValueError(
-        f"Unknown data set {name!r}; choose 'two_gaussians', 'gaussian_mean' or one of "
-        f"{image_data.IMAGE_DATASETS}."
+        f"Unknown data set {name!r}; choose 'two_gaussians', 'gaussian_mean', 'npz' (your own "
+        f"x/y arrays at data.path) or one of {image_data.IMAGE_DATASETS}."
     )
 
 
