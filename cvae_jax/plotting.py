@@ -40,19 +40,22 @@ def _finish(ax, title, xlabel="x1", ylabel="x2"):
     ax.legend(fontsize=7, markerscale=2, loc="best")
 
 
-def _beta_indices(betas, wanted):
-    return [int(np.argmin(np.abs(np.asarray(betas) - b))) for b in wanted]
+def _beta_panels(samples, metrics, variant, wanted_betas, rows: int):
+    """A figure with one column per wanted beta: (fig, axes [rows, cols], [(h, metrics row)])."""
+    betas = samples["betas"]
+    cols = [int(np.argmin(np.abs(np.asarray(betas) - b))) for b in wanted_betas]
+    fig, axes = plt.subplots(
+        rows, len(cols), figsize=(4.2 * len(cols), 4 * rows + 0.2), squeeze=False,
+        layout="constrained",
+    )  # fmt: skip
+    return fig, axes, [(h, metrics[(variant, float(betas[h]))]) for h in cols]
 
 
 def input_space_figure(samples, metrics, variant, wanted_betas, s):
     """Row 1: data and reconstructions (inference path); row 2: generated samples per y."""
     x, y, betas = samples["x"], samples["y"], samples["betas"]
-    cols = _beta_indices(betas, wanted_betas)
-    fig, axes = plt.subplots(
-        2, len(cols), figsize=(4.2 * len(cols), 8), squeeze=False, layout="constrained"
-    )
-    for j, h in enumerate(cols):
-        m = metrics[(variant, float(betas[h]))]
+    fig, axes, panels = _beta_panels(samples, metrics, variant, wanted_betas, rows=2)
+    for j, (h, m) in enumerate(panels):
         ax = axes[0, j]
         _data(ax, x, y)
         ax.scatter(
@@ -77,12 +80,9 @@ def input_space_figure(samples, metrics, variant, wanted_betas, s):
 def latent_space_figure(samples, metrics, variant, wanted_betas, s):
     """z ~ q(z|x,y) coloured by y, with the prior of each class as 1- and 2-sigma ellipses."""
     y, betas = samples["y"], samples["betas"]
-    cols = _beta_indices(betas, wanted_betas)
-    fig, axes = plt.subplots(
-        1, len(cols), figsize=(4.2 * len(cols), 4.2), squeeze=False, layout="constrained"
-    )
-    for j, h in enumerate(cols):
-        ax, m = axes[0, j], metrics[(variant, float(betas[h]))]
+    fig, axes, panels = _beta_panels(samples, metrics, variant, wanted_betas, rows=1)
+    for j, (h, m) in enumerate(panels):
+        ax = axes[0, j]
         z = samples[f"{variant}/z"][s, h]
         for c, colour in enumerate(LABEL_COLOURS):
             ax.scatter(*z[y == c].T, s=4, c=colour, alpha=0.4, label=f"q(z|y={c})")
@@ -122,12 +122,9 @@ def latent_space_figure(samples, metrics, variant, wanted_betas, s):
 def label_swap_figure(samples, metrics, variant, wanted_betas, s):
     """Encode (x, y), decode with the other label (seed 000 eq. 13): do points change cluster?"""
     x, y, betas = samples["x"], samples["y"], samples["betas"]
-    cols = _beta_indices(betas, wanted_betas)
-    fig, axes = plt.subplots(
-        1, len(cols), figsize=(4.2 * len(cols), 4.2), squeeze=False, layout="constrained"
-    )
-    for j, h in enumerate(cols):
-        ax, m = axes[0, j], metrics[(variant, float(betas[h]))]
+    fig, axes, panels = _beta_panels(samples, metrics, variant, wanted_betas, rows=1)
+    for j, (h, m) in enumerate(panels):
+        ax = axes[0, j]
         _data(ax, x, y)
         swapped = samples[f"{variant}/swapped"][s, h]
         ax.scatter(*swapped[y == 0].T, s=4, c="deeppink", label="y=0 swapped to 1")
