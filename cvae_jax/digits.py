@@ -108,7 +108,5 @@ def run(config, workdir: str) -> dict:
         "total_seconds": time.perf_counter() - start,
         "members": rows,
     }
-    results.write_config(workdir, config)
-    results.write_json(os.path.join(workdir, "metrics.json"), out)
-    results.write_csv(os.path.join(workdir, "metrics.csv"), rows)
+    results.write_metrics(workdir, config, out, rows)
     return out

@@ -134,8 +134,6 @@ def run(config, workdir: str) -> dict:
         "total_seconds": time.perf_counter() - start,
         "rows": rows,
     }
-    results.write_config(workdir, config)
-    results.write_json(os.path.join(workdir, "metrics.json"), out)
-    results.write_csv(os.path.join(workdir, "metrics.csv"), rows)
+    results.write_metrics(workdir, config, out, rows)
     results.atomic_write_bytes(os.path.join(workdir, "nll_table.md"), table.encode())
     return out

@@ -54,6 +54,14 @@ def write_config(workdir: str, config) -> None:
     write_json(os.path.join(workdir, "config.json"), json.loads(config.to_json_best_effort()))
 
 
+def write_metrics(workdir: str, config, metrics, rows: list[dict]) -> None:
+    """An experiment's standard outputs: config.json, metrics.json and metrics.csv (one row
+    per member), so every experiment can be compared without rerunning it."""
+    write_config(workdir, config)
+    write_json(os.path.join(workdir, "metrics.json"), metrics)
+    write_csv(os.path.join(workdir, "metrics.csv"), rows)
+
+
 def write_npz(path: str, arrays: dict) -> None:
     """Arrays (names may contain '/') as one .npz, written atomically."""
     buffer = io.BytesIO()

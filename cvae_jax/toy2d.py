@@ -150,9 +150,7 @@ def run(config, workdir: str) -> dict:
         "curves": curves(rows),
         "train_seconds": seconds,
     }
-    results.write_config(workdir, config)
-    results.write_json(os.path.join(workdir, "metrics.json"), rows)
-    results.write_csv(os.path.join(workdir, "metrics.csv"), rows)
+    results.write_metrics(workdir, config, rows, rows)
     results.write_json(os.path.join(workdir, "summary.json"), summary)
     results.write_npz(os.path.join(workdir, "samples.npz"), samples)
     predicted = {k: lambda b, k=k: linear_gaussian_optimum(b)[k] for k in ("recon_error", "rate")}
