@@ -1,4 +1,4 @@
-"""Class-conditional digit generation swept over beta and prior variant (issue 4).
+"""Class-conditional digit generation swept over beta and prior variant (Beckham sec. 6.4).
 
 python -m experiments.digits --config=configs/digits.py --workdir=runs/digits
 python -m experiments.digits --config=configs/digits.py:smoke --workdir=/tmp/digits_smoke
@@ -9,7 +9,8 @@ MNIST / Fashion-MNIST from your own files (nothing is downloaded):
 import ml_collections
 import numpy as np
 
-from configs.base import base_config
+from cvae_jax.config import base_config
+from cvae_jax.errors import ConfigError
 
 PRIORS = ("standard", "fixed_conditional", "learned_conditional", "network")
 
@@ -46,7 +47,7 @@ def get_config(arg: str = ""):
 
     config.sweep.betas = (0.5, 1.0, 4.0)
     config.sweep.num_seeds = 1
-    config.priors = PRIORS  # one compiled sweep per prior variant
+    config.variants = PRIORS  # one compiled sweep per prior variant
 
     config.classifier = ml_collections.ConfigDict()
     config.classifier.hidden = (256,)
@@ -55,23 +56,23 @@ def get_config(arg: str = ""):
     config.classifier.learning_rate = 1e-3
     config.classifier.seed = 0
 
-    config.eval = ml_collections.ConfigDict()
-    config.eval.iwae_samples = 100
-    config.eval.samples_per_label = 100  # conditional accuracy of generated samples
-    config.eval.grid_columns = 8  # samples per label shown in the figures
-    config.eval.swap_examples = 200  # test images whose style is swapped to every label
-    config.eval.swap_rows = 6  # of them, shown in the figures
-    config.eval.seed = 0
+    config.evaluation = ml_collections.ConfigDict()
+    config.evaluation.iwae_samples = 100
+    config.evaluation.samples_per_label = 100  # conditional accuracy of generated samples
+    config.evaluation.grid_columns = 8  # samples per label shown in the figures
+    config.evaluation.swap_examples = 200  # test images whose style is swapped to every label
+    config.evaluation.swap_rows = 6  # of them, shown in the figures
+    config.evaluation.seed = 0
     if arg == "smoke":
         config.training.num_steps = 40
         config.training.log_every = 20
         config.training.batch_size = 32
         config.sweep.betas = (1.0, 4.0)
         config.classifier.num_steps = 100
-        config.eval.iwae_samples = 4
-        config.eval.samples_per_label = 8
-        config.eval.swap_examples = 16
-        config.eval.swap_rows = 3
+        config.evaluation.iwae_samples = 4
+        config.evaluation.samples_per_label = 8
+        config.evaluation.swap_examples = 16
+        config.evaluation.swap_rows = 3
     elif arg:
-        raise ValueError(f"Unknown config argument {arg!r}; use '' or 'smoke'.")
+        raise ConfigError(f"Unknown config argument {arg!r}; use '' or 'smoke'.")
     return config

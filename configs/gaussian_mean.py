@@ -1,10 +1,11 @@
-"""Seed 001: the Gaussian unknown-mean cVAE, whose optimum theta*, phi* is known.
+"""Le (2018): the Gaussian unknown-mean cVAE, whose optimum theta*, phi* is known.
 
 python -m experiments.gaussian_mean --config=configs/gaussian_mean.py --workdir=DIR
 --config.mu0=2.0 --config.sigma0=0.5 --config.sigma=1.5   # other constants
 """
 
-from configs.base import base_config
+from cvae_jax.config import base_config
+from cvae_jax.errors import ConfigError
 
 
 def get_config(arg: str = ""):
@@ -28,4 +29,6 @@ def get_config(arg: str = ""):
     if arg == "smoke":
         config.training.num_steps = 4000
         config.training.log_every = 1000
+    elif arg:
+        raise ConfigError(f"Unknown config argument {arg!r}; use '' or 'smoke'.")
     return config

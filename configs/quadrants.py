@@ -1,4 +1,4 @@
-"""Structured output prediction on quadrants of digits (Sohn et al. 2015; issue 4).
+"""Structured output prediction on quadrants of digits (Sohn et al. 2015).
 
 python -m experiments.quadrants --config=configs/quadrants.py --workdir=runs/quadrants
 python -m experiments.quadrants --config=configs/quadrants.py:smoke --workdir=/tmp/quadrants_smoke
@@ -7,7 +7,8 @@ MNIST-format files: --config.data.name=mnist --config.data.path=/path/to/idx_dir
 
 import ml_collections
 
-from configs.base import base_config
+from cvae_jax.config import base_config
+from cvae_jax.errors import ConfigError
 
 
 def get_config(arg: str = ""):
@@ -19,7 +20,7 @@ def get_config(arg: str = ""):
     config.data.max_train_examples = 0
     config.data.binarize = "threshold"  # binary pixels: -log p(x|c) is a probability in nats
 
-    config.observed_quadrants = (1, 2, 3)
+    config.variants = (1, 2, 3)  # observed quadrants; one compiled sweep each
     # True: the cVAE's condition also holds the baseline's prediction (Sohn et al.). On the
     # 1,437 training digits the baseline memorises its training set, so the fed prediction
     # is far better in training than at test time and the cVAE learns to over-trust it
@@ -45,21 +46,21 @@ def get_config(arg: str = ""):
     config.sweep.betas = (1.0,)  # the ELBO itself, as in the paper
     config.sweep.num_seeds = 2
 
-    config.eval = ml_collections.ConfigDict()
-    config.eval.num_samples = 1000  # K for both importance-sampling estimates
-    config.eval.figure_rows = 6
-    config.eval.figure_samples = 6
-    config.eval.seed = 0
+    config.evaluation = ml_collections.ConfigDict()
+    config.evaluation.num_samples = 1000  # K for both importance-sampling estimates
+    config.evaluation.figure_rows = 6
+    config.evaluation.figure_samples = 6
+    config.evaluation.seed = 0
     if arg == "smoke":
-        config.observed_quadrants = (1, 3)
+        config.variants = (1, 3)
         config.baseline.num_steps = 50
         config.training.num_steps = 40
         config.training.log_every = 20
         config.training.batch_size = 32
         config.sweep.num_seeds = 1
-        config.eval.num_samples = 8
-        config.eval.figure_rows = 3
-        config.eval.figure_samples = 3
+        config.evaluation.num_samples = 8
+        config.evaluation.figure_rows = 3
+        config.evaluation.figure_samples = 3
     elif arg:
-        raise ValueError(f"Unknown config argument {arg!r}; use '' or 'smoke'.")
+        raise ConfigError(f"Unknown config argument {arg!r}; use '' or 'smoke'.")
     return config

@@ -1,4 +1,4 @@
-"""Seed 000 section 3: the two-cluster cVAE study, every prior variant x beta x seed.
+"""Beckham, section 3: the two-cluster cVAE study, every prior variant x beta x seed.
 
 python -m experiments.toy2d --config=configs/toy2d.py --workdir=runs/toy2d
 python -m experiments.toy2d --config=configs/toy2d.py:smoke --workdir=/tmp/toy2d
@@ -6,7 +6,8 @@ python -m experiments.toy2d --config=configs/toy2d.py:smoke --workdir=/tmp/toy2d
 
 import numpy as np
 
-from configs.base import base_config
+from cvae_jax.config import base_config
+from cvae_jax.errors import ConfigError
 
 # The blog's three betas plus a log-spaced grid from 1e-3 to 10 for smooth curves.
 BETAS = tuple(sorted({0.0, 0.01, 1.0, *np.round(np.geomspace(1e-3, 10.0, 13), 6).tolist()}))
@@ -28,7 +29,7 @@ def get_config(arg: str = ""):
 
     config.evaluation = {"num_examples": 1000, "num_generated": 500, "seed": 1}
     # The "beta window": betas whose reconstruction error stays below the first threshold
-    # and whose label-swap accuracy stays above the second (seed 000 sec. 2.5.1).
+    # and whose label-swap accuracy stays above the second (Beckham sec. 2.5.1).
     config.analysis = {"max_recon_error": 1.0, "min_swap_accuracy": 0.9}
     config.figures = {"betas": (0.0, 0.01, 1.0), "seed_index": 0}
 
@@ -41,5 +42,5 @@ def get_config(arg: str = ""):
         config.evaluation.num_examples = 300
         config.evaluation.num_generated = 100
     elif arg:
-        raise ValueError(f"Unknown config argument {arg!r}; use '' or 'smoke'.")
+        raise ConfigError(f"Unknown config argument {arg!r}; use '' or 'smoke'.")
     return config

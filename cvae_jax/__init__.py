@@ -1,0 +1,63 @@
+"""cvae-jax: conditional VAEs in JAX, whole hyperparameter sweeps in one compiled call.
+
+The public API; everything else is reachable through the subpackages (`core`, `models`,
+`data`, `training`, `evaluation`, `runs`, `studies`).
+
+    config = cvae_jax.base_config()
+    setup, result = cvae_jax.train_sweep(config)       # every (seed, beta) member at once
+    result.rows()                                       # one row per member
+"""
+
+from cvae_jax.config import base_config, validate
+from cvae_jax.core.diagnostics import active_units, rate_split
+from cvae_jax.core.distributions import gaussian_kl, reparameterize
+from cvae_jax.core.objectives import loss_and_metrics
+from cvae_jax.data import DATASETS, Dataset, Splits, load_dataset, load_splits
+from cvae_jax.errors import (
+    CheckpointMismatchError,
+    ConfigError,
+    CvaeError,
+    DataError,
+    DivergenceError,
+    WorkdirConflictError,
+    WorkdirError,
+)
+from cvae_jax.evaluation.estimators import iwae_bound, prior_sampling_nll
+from cvae_jax.models import CVAE, MODELS, PRIORS, build_model
+from cvae_jax.runs.results import write_csv, write_json
+from cvae_jax.training.runner import build_setup, train_single, train_sweep
+from cvae_jax.training.sweep import SweepResult
+
+__all__ = [
+    "CVAE",
+    "DATASETS",
+    "MODELS",
+    "PRIORS",
+    "CheckpointMismatchError",
+    "ConfigError",
+    "CvaeError",
+    "DataError",
+    "Dataset",
+    "DivergenceError",
+    "Splits",
+    "SweepResult",
+    "WorkdirConflictError",
+    "WorkdirError",
+    "active_units",
+    "base_config",
+    "build_model",
+    "build_setup",
+    "gaussian_kl",
+    "iwae_bound",
+    "load_dataset",
+    "load_splits",
+    "loss_and_metrics",
+    "prior_sampling_nll",
+    "rate_split",
+    "reparameterize",
+    "train_single",
+    "train_sweep",
+    "validate",
+    "write_csv",
+    "write_json",
+]

@@ -1,24 +1,12 @@
-"""The two-cluster cVAE study of seed 000 (section 3): the project's main job.
+"""The toy2d study: python -m experiments.toy2d --config=configs/toy2d.py --workdir=DIR
 
-    python -m experiments.toy2d --config=configs/toy2d.py --workdir=runs/toy2d
-
-Re-running the same command resumes each variant's sweep from its newest checkpoint (or, if
-finished, rewrites the outputs without training); a workdir holding a run with another config
-is refused unless --overwrite is given.
+Re-running the same command resumes from the checkpoints under --workdir (or, if the run
+finished, rewrites the outputs without training); a workdir holding a run with another
+config is refused unless --overwrite is given. Append :smoke to the config for a tiny run.
 """
 
-from absl import app
-
-from cvae_jax import launch, toy2d
-
-_CONFIG, _WORKDIR, _OVERWRITE = launch.define_flags("configs/toy2d.py")
-
-
-def main(argv):
-    del argv
-    launch.prepare_workdir(_WORKDIR.value, _CONFIG.value, _OVERWRITE.value)
-    toy2d.run(_CONFIG.value, _WORKDIR.value)
-
+from cvae_jax.runs import launch
+from cvae_jax.studies import toy2d
 
 if __name__ == "__main__":
-    app.run(main)
+    launch.run(toy2d.STUDY, "configs/toy2d.py")

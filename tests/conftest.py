@@ -2,7 +2,7 @@
 
 import pytest
 
-from configs.base import base_config
+from cvae_jax.config import base_config
 
 
 @pytest.fixture

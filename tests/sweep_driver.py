@@ -1,20 +1,23 @@
 """Runs the small sweep of the resume tests in its own process (tests/test_checkpoint.py).
 
-python tests/sweep_driver.py WORKDIR OUT.npz [--reference]
-Trains (resuming from WORKDIR's checkpoints) and writes every state leaf and history array to
-OUT.npz; --reference also trains the same sweep uninterrupted, without a workdir, into
-OUT.npz's `ref/` entries. The environment variable CVAE_JAX_TEST_KILL (see checkpoint.py)
-makes the process kill itself at a chosen point.
+python tests/sweep_driver.py WORKDIR OUT.npz [--reference] [--kill=STAGE:STEP]
+Trains (resuming from WORKDIR/checkpoints) and writes every state leaf and history array to
+OUT.npz; --reference also trains the same sweep uninterrupted, without checkpoints, into
+OUT.npz's `ref/` entries. --kill=in_save:<step> kills this process with SIGKILL while
+checkpoint <step> is being written (after its files, before the rename that completes it);
+--kill=after_chunk:<step> kills it after the chunk ending at <step> (and its checkpoint).
 """
 
+import os
+import signal
 import sys
 
 import jax
 import numpy as np
 from absl import logging
 
-from configs.base import base_config
-from cvae_jax import runner
+from cvae_jax.config import base_config
+from cvae_jax.training import checkpoint, runner
 
 
 def small_config():
@@ -38,9 +41,25 @@ def flat(result, prefix: str = "") -> dict:
     return leaves | {f"{prefix}history/{k}": np.asarray(v) for k, v in result.history.items()}
 
 
-def main(workdir: str, out: str, reference: bool) -> None:
+def kill_hooks(kill: str) -> checkpoint.Hooks:
+    """Checkpoint hooks that SIGKILL this process at `stage:step`."""
+    stage, _, step = kill.partition(":")
+
+    def kill_at(at_stage):
+        def hook(now: int) -> None:
+            if at_stage == stage and now == int(step):
+                os.kill(os.getpid(), signal.SIGKILL)
+
+        return hook
+
+    return checkpoint.Hooks(kill_at("in_save"), kill_at("after_chunk"))
+
+
+def main(workdir: str, out: str, reference: bool, kill: str) -> None:
     logging.set_verbosity(logging.INFO)
-    _, result = runner.train_sweep(small_config(), workdir=workdir)
+    hooks = kill_hooks(kill) if kill else None
+    directory = os.path.join(workdir, "checkpoints")
+    _, result = runner.train_sweep(small_config(), checkpoint_dir=directory, hooks=hooks)
     arrays = flat(result)
     if reference:
         _, uninterrupted = runner.train_sweep(small_config())
@@ -49,4 +68,5 @@ def main(workdir: str, out: str, reference: bool) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2], "--reference" in sys.argv)
+    kills = [a.split("=", 1)[1] for a in sys.argv if a.startswith("--kill=")]
+    main(sys.argv[1], sys.argv[2], "--reference" in sys.argv, kills[0] if kills else "")

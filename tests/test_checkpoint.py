@@ -2,7 +2,7 @@
 
 The sweep of tests/sweep_driver.py (80 steps, chunks of 10, a checkpoint every 20, the newest
 2 kept, one member per seed diverging at step 0) runs in subprocesses that kill themselves
-with SIGKILL at chosen points (checkpoint.KILL_ENV).
+with SIGKILL at chosen points (checkpoint hooks, see tests/sweep_driver.py).
 """
 
 import os
@@ -14,22 +14,19 @@ import jax
 import numpy as np
 import pytest
 
-from cvae_jax import checkpoint, runner, workdir
-from cvae_jax.train import TrainState
+from cvae_jax import config as config_lib
+from cvae_jax.errors import CheckpointMismatchError
+from cvae_jax.training import checkpoint, runner
+from cvae_jax.training.step import TrainState
 from tests.sweep_driver import small_config
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _drive(run_dir, out, kill=None, reference=False):
-    env = {k: v for k, v in os.environ.items() if k != checkpoint.KILL_ENV}
-    if kill:
-        env[checkpoint.KILL_ENV] = kill
     cmd = [sys.executable, "tests/sweep_driver.py", str(run_dir), str(out)]
-    done = subprocess.run(
-        cmd + (["--reference"] if reference else []),
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+    cmd += (["--reference"] if reference else []) + ([f"--kill={kill}"] if kill else [])
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
     return done.returncode, done.stderr
 
 
@@ -77,13 +74,14 @@ def _corrupt_arrays(step_dir):
 def test_corrupt_newest_checkpoints_fall_back_to_an_older_one(tmp_path, caplog):
     config = small_config()
     config.training.checkpoints_to_keep = 3
-    _, first = runner.train_sweep(config, workdir=str(tmp_path))
+    directory = str(tmp_path / "checkpoints")
+    _, first = runner.train_sweep(config, checkpoint_dir=directory)
     assert _steps(tmp_path) == ["40", "60", "80"]
     _corrupt_arrays(tmp_path / "checkpoints" / "80")  # unreadable
     meta = tmp_path / "checkpoints" / "60" / "meta" / "metadata"
     meta.write_text(meta.read_text().replace('"digest": "', '"digest": "0'))  # wrong digest
     with caplog.at_level("INFO"):
-        _, again = runner.train_sweep(config, workdir=str(tmp_path))
+        _, again = runner.train_sweep(config, checkpoint_dir=directory)
     warnings = [r.getMessage() for r in caplog.records if "is corrupt or unreadable" in r.message]
     assert [w.split("checkpoints/")[1][:2] for w in warnings] == ["80", "60"], warnings
     assert "restored the sweep at step 40" in caplog.text
@@ -104,7 +102,7 @@ def test_all_checkpoints_corrupt_starts_afresh_and_other_config_is_refused(tmp_p
     saver.on_chunk(_fake_state(1.0), {"loss": np.zeros(2, np.float32)})
     saver.close()
     other = checkpoint.SweepCheckpointer(directory, 20, 2, 40, "config-b")
-    with pytest.raises(checkpoint.CheckpointMismatchError, match="different config"):
+    with pytest.raises(CheckpointMismatchError, match="different config"):
         other.restore_latest(_fake_state(0.0))
     same = checkpoint.SweepCheckpointer(directory, 20, 2, 40, "config-a")
     restored = same.restore_latest(_fake_state(0.0))
@@ -118,9 +116,9 @@ def test_all_checkpoints_corrupt_starts_afresh_and_other_config_is_refused(tmp_p
 
 def test_fingerprint_ignores_only_checkpoint_frequency_and_layout():
     config = small_config()
-    base = workdir.fingerprint(config)
+    base = config_lib.fingerprint(config)
     config.training.checkpoint_every, config.training.checkpoints_to_keep = 40, 5
     config.sweep.num_devices = 4  # layout only: a run may resume on another machine
-    assert workdir.fingerprint(config) == base
+    assert config_lib.fingerprint(config) == base
     config.training.learning_rate = 0.5
-    assert workdir.fingerprint(config) != base
+    assert config_lib.fingerprint(config) != base

@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 
 from configs import gaussian_mean as gaussian_mean_config
-from configs.base import base_config
-from cvae_jax import config_validation, runner
-from cvae_jax.config_validation import ConfigError, validate
-from cvae_jax.data import load_dataset
+from cvae_jax.config import base_config
+from cvae_jax.config import validate
+from cvae_jax.data import DATASETS, load_dataset
+from cvae_jax.errors import ConfigError, DataError
+from cvae_jax.training import runner
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -57,14 +58,21 @@ def test_every_config_file_validates():
     validate(gaussian_mean_config.get_config("smoke"))
 
 
-def test_registered_extra_keys_and_unknown_sections_pass(monkeypatch):
+def test_keys_and_names_come_from_the_registries_and_top_level_keys_pass(monkeypatch):
     config = base_config()
-    _set(config, "sweep.priors", ("standard",))
-    with pytest.raises(ConfigError, match="sweep.priors"):
+    _set(config, "data.radius", 3.0)
+    with pytest.raises(ConfigError, match="Unknown config key data.radius"):
         validate(config)
-    monkeypatch.setitem(config_validation.EXTRA_KEYS, "sweep", {"priors"})
-    config.variants = ("standard",)  # top-level keys belong to the experiment
+    _set(config, "data.name", "rings")
+    with pytest.raises(ConfigError, match="data.name: Unknown name 'rings'; choose one of two_gau"):
+        validate(config)
+    monkeypatch.setattr(DATASETS, "_entries", dict(DATASETS._entries))  # undone after the test
+    DATASETS.register("rings", config_keys=("radius",))(lambda data_config: None)
+    config.variants = ("standard",)  # top-level keys belong to the study
     validate(config)
+    _set(config, "sweep.priors", ("standard",))  # strict sections stay strict
+    with pytest.raises(ConfigError, match="Unknown config key sweep.priors"):
+        validate(config)
 
 
 def test_validation_runs_before_any_compilation(tiny_config, monkeypatch):

@@ -5,9 +5,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from cvae_jax import diagnostics as diag
-from cvae_jax import distributions as dist
-from cvae_jax.data import TOY_MEANS, two_gaussians
+from cvae_jax.core import diagnostics as diag
+from cvae_jax.core import distributions as dist
+from cvae_jax.data.synthetic import TOY_MEANS, two_gaussians
 
 N = 2000
 

@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from cvae_jax import distributions as dist
+from cvae_jax.core import distributions as dist
 
 
 def _gaussians(key, shape=(5, 3)):

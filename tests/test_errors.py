@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
-from cvae_jax import runner
-from cvae_jax.data import Dataset, two_gaussians
+from cvae_jax.data import Dataset
+from cvae_jax.data.synthetic import two_gaussians
+from cvae_jax.training import runner
 
 
 def test_labels_out_of_range(tiny_config):

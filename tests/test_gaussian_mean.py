@@ -7,7 +7,8 @@ import os
 import pytest
 
 from configs import gaussian_mean as gaussian_mean_config
-from cvae_jax import gaussian_mean, linear_models
+from cvae_jax.models import linear as linear_models
+from cvae_jax.studies import gaussian_mean
 
 
 def test_optimum_formula_is_the_exact_posterior():
@@ -28,6 +29,6 @@ def test_training_recovers_all_seven_parameters(tmp_path, mu0, sigma0, sigma):
     }  # fmt: skip
     for name, row in results["parameters"].items():
         assert row["abs_error"] < 0.05, (name, row)
-    written = json.loads((tmp_path / "results.json").read_text())
+    written = json.loads((tmp_path / "summary.json").read_text())
     assert written["constants"] == {"mu0": mu0, "sigma0": sigma0, "sigma": sigma}
     assert os.path.exists(tmp_path / "config.json")

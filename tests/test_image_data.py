@@ -6,7 +6,10 @@ import ml_collections
 import numpy as np
 import pytest
 
-from cvae_jax import data, image_data, quadrant_data
+from cvae_jax import data
+from cvae_jax.data import files, images
+from cvae_jax.data import quadrants as quadrant_data
+from cvae_jax.errors import ConfigError, DataError
 
 
 def _write_mnist_dir(directory, num_train=12, num_test=5, side=28, gz=False):
@@ -16,8 +19,8 @@ def _write_mnist_dir(directory, num_train=12, num_test=5, side=28, gz=False):
     for prefix, n in (("train", num_train), ("t10k", num_test)):
         images = rng.integers(0, 256, size=(n, side, side), dtype=np.uint8)
         labels = rng.integers(0, 10, size=n, dtype=np.uint8)
-        image_data.write_idx(str(directory / f"{prefix}-images-idx3-ubyte{suffix}"), images)
-        image_data.write_idx(str(directory / f"{prefix}-labels-idx1-ubyte{suffix}"), labels)
+        files.write_idx(str(directory / f"{prefix}-images-idx3-ubyte{suffix}"), images)
+        files.write_idx(str(directory / f"{prefix}-labels-idx1-ubyte{suffix}"), labels)
         arrays[prefix] = (images, labels)
     return arrays
 
@@ -34,49 +37,49 @@ def _mnist_config(path):
 def test_idx_round_trip(tmp_path, gz, dtype):
     array = (np.arange(2 * 3 * 4) * 7 % 255).reshape(2, 3, 4).astype(dtype)
     path = str(tmp_path / ("a.idx" + (".gz" if gz else "")))
-    image_data.write_idx(path, array)
-    back = image_data.read_idx(path)
+    files.write_idx(path, array)
+    back = files.read_idx(path)
     assert back.dtype.kind == np.dtype(dtype).kind and back.shape == (2, 3, 4)
     np.testing.assert_array_equal(back, array)
     if gz:
         with gzip.open(path) as f:  # really gzipped
-            assert f.read(4) == bytes([0, 0, image_data._IDX_CODES[back.dtype.str[1:]], 3])
+            assert f.read(4) == bytes([0, 0, files._IDX_CODES[back.dtype.str[1:]], 3])
 
 
 def test_truncated_idx_names_file_and_sizes(tmp_path):
     path = tmp_path / "train-images-idx3-ubyte"
-    image_data.write_idx(str(path), np.zeros((3, 28, 28), np.uint8))
+    files.write_idx(str(path), np.zeros((3, 28, 28), np.uint8))
     path.write_bytes(path.read_bytes()[:-10])
     with pytest.raises(
         ValueError, match=r"train-images-idx3-ubyte: header says shape \(3, 28, 28\)"
     ):
-        image_data.read_idx(str(path))
+        files.read_idx(str(path))
 
 
 def test_bad_magic_and_wrong_rank_are_named(tmp_path):
     bad = tmp_path / "junk"
     bad.write_bytes(b"PK\x03\x04 not idx")
     with pytest.raises(ValueError, match=r"junk: not an IDX file.*got 504b0304"):
-        image_data.read_idx(str(bad))
+        files.read_idx(str(bad))
     labels = tmp_path / "labels"
-    image_data.write_idx(str(labels), np.zeros(5, np.uint8))
+    files.write_idx(str(labels), np.zeros(5, np.uint8))
     with pytest.raises(ValueError, match="expected an IDX file with 3 dimension"):
-        image_data.read_idx(str(labels), ndim=3)
+        files.read_idx(str(labels), ndim=3)
     broken_gz = tmp_path / "x.gz"
     broken_gz.write_bytes(b"\x1f\x8b\x08garbage")
     with pytest.raises(ValueError, match=r"x.gz: could not be read"):
-        image_data.read_idx(str(broken_gz))
+        files.read_idx(str(broken_gz))
 
 
 def test_missing_files_and_count_mismatch(tmp_path):
     with pytest.raises(FileNotFoundError, match="no train-images-idx3-ubyte"):
-        image_data.load_mnist_format(str(tmp_path))
+        images.load_mnist_format(str(tmp_path))
     with pytest.raises(ValueError, match="data.path is empty"):
-        image_data.load_mnist_format("")
+        images.load_mnist_format("")
     _write_mnist_dir(tmp_path)
-    image_data.write_idx(str(tmp_path / "train-labels-idx1-ubyte"), np.zeros(11, np.uint8))
+    files.write_idx(str(tmp_path / "train-labels-idx1-ubyte"), np.zeros(11, np.uint8))
     with pytest.raises(ValueError, match="holds 12 images but .*train-labels-idx1-ubyte holds 11"):
-        image_data.load_mnist_format(str(tmp_path))
+        images.load_mnist_format(str(tmp_path))
 
 
 @pytest.mark.parametrize("gz", [False, True])
@@ -86,7 +89,7 @@ def test_mnist_directory_loads_scaled_with_official_split(tmp_path, gz):
     images, labels = arrays["train"]
     np.testing.assert_allclose(splits.x, images.reshape(12, -1) / 255.0, rtol=1e-6)
     np.testing.assert_array_equal(splits.y, labels)
-    full = image_data.load_splits(_mnist_config(tmp_path))
+    full = images.load_splits(_mnist_config(tmp_path))
     assert full.test.x.shape == (5, 784) and full.image_shape == (28, 28)
     assert full.train.x.dtype == np.float32 and 0 <= full.train.x.min() <= full.train.x.max() <= 1
 
@@ -94,22 +97,22 @@ def test_mnist_directory_loads_scaled_with_official_split(tmp_path, gz):
 def test_npz_with_x_y_is_split_and_float_range_checked(tmp_path):
     x = np.random.default_rng(1).integers(0, 256, (50, 8, 8), dtype=np.uint8)
     np.savez(tmp_path / "d.npz", x=x, y=np.arange(50) % 10)
-    splits = image_data.load_splits(_mnist_config(tmp_path / "d.npz"))
+    splits = images.load_splits(_mnist_config(tmp_path / "d.npz"))
     assert splits.train.x.shape == (40, 64) and splits.test.x.shape == (10, 64)
     np.savez(tmp_path / "bad.npz", x=x.astype(np.float32), y=np.arange(50))
     with pytest.raises(ValueError, match=r"bad.npz: float pixels must lie in \[0, 1\]"):
-        image_data.load_splits(_mnist_config(tmp_path / "bad.npz"))
+        images.load_splits(_mnist_config(tmp_path / "bad.npz"))
     np.savez(tmp_path / "keys.npz", images=x)
     with pytest.raises(ValueError, match=r"expected arrays 'x' and 'y'.*found \['images'\]"):
-        image_data.load_splits(_mnist_config(tmp_path / "keys.npz"))
+        images.load_splits(_mnist_config(tmp_path / "keys.npz"))
 
 
 def test_digits_split_is_fixed_disjoint_and_scaled():
-    digits = image_data.sklearn_digits()
+    digits = images.sklearn_digits()
     assert digits.x.shape == (1797, 64) and digits.x.min() == 0 and digits.x.max() == 1
-    train, test = image_data.split(digits, 0.2, seed=3)
-    again, _ = image_data.split(digits, 0.2, seed=3)
-    other, _ = image_data.split(digits, 0.2, seed=4)
+    train, test = images.split(digits, 0.2, seed=3)
+    again, _ = images.split(digits, 0.2, seed=3)
+    other, _ = images.split(digits, 0.2, seed=4)
     assert train.x.shape[0] + test.x.shape[0] == 1797 and test.x.shape[0] == 359
     np.testing.assert_array_equal(train.x, again.x)
     assert not np.array_equal(train.x, other.x)
@@ -121,11 +124,11 @@ def test_digits_split_is_fixed_disjoint_and_scaled():
 def test_threshold_binarisation_and_bad_option(tmp_path):
     config = _mnist_config("")
     config.name, config.binarize = "digits", "threshold"
-    splits = image_data.load_splits(config)
+    splits = images.load_splits(config)
     assert set(np.unique(splits.train.x)) == {0.0, 1.0}
     config.binarize = "sometimes"
     with pytest.raises(ValueError, match="data.binarize='sometimes'"):
-        image_data.load_splits(config)
+        images.load_splits(config)
 
 
 @pytest.mark.parametrize("num_observed,count", [(1, 16), (2, 32), (3, 48)])

@@ -11,7 +11,10 @@ import pytest
 
 from configs import digits as digits_config
 from configs import quadrants as quadrants_config
-from cvae_jax import digits, models, quadrants, structured
+from cvae_jax import models
+from cvae_jax.evaluation import estimators as structured
+from cvae_jax.models.classifier import Baseline
+from cvae_jax.studies import digits, quadrants
 
 A, B, S, SIGMA = 0.7, -0.4, 0.8, 0.5  # p(z|c) = N(A c, S^2), p(x|z,c) = N(z + B c, SIGMA^2)
 
@@ -114,7 +117,7 @@ def test_quadrants_smoke_writes_table_and_figures(tmp_path):
 
 @pytest.mark.parametrize("feed", [True, False])
 def test_condition_includes_the_baseline_prediction_only_if_fed(feed):
-    module = structured.Baseline(5, (4,))
+    module = Baseline(5, (4,))
     params = module.init(jax.random.key(0), jnp.zeros((1, 3)))
     cond = quadrants.condition(np.ones((2, 3), np.float32), (module, params), feed)
     assert cond.shape == (2, 8 if feed else 3)

@@ -6,14 +6,18 @@ import numpy as np
 import pytest
 
 from configs import digits as digits_config
-from cvae_jax import classifier, conv_models, image_data, image_eval, models, runner
-from cvae_jax.data import Dataset
+from cvae_jax import models
+from cvae_jax.data import Dataset, load_splits
+from cvae_jax.evaluation import estimators
+from cvae_jax.models import build_model
+from cvae_jax.training import runner
+from cvae_jax.training import supervised as classifier
 
 
 @pytest.fixture(scope="module")
 def splits():
     config = digits_config.get_config("smoke")
-    return image_data.load_splits(config.data)
+    return load_splits(config.data)
 
 
 def _tiny(kind="conv", prior="standard", likelihood="bernoulli"):
@@ -33,7 +37,7 @@ def _tiny(kind="conv", prior="standard", likelihood="bernoulli"):
 def test_conv_cvae_shapes(likelihood, keys, side):
     config = _tiny(likelihood=likelihood)
     x = jnp.full((3, side * side), 0.5)
-    model = runner.build_model(config, Dataset(np.asarray(x), np.zeros(3, np.int32)))
+    model = build_model(config, Dataset(np.asarray(x), np.zeros(3, np.int32)))
     params = model.init(jax.random.key(0), x, jnp.array([0, 1, 2]), jax.random.key(1))
     terms = model.apply(params, x, jnp.array([0, 1, 2]), jax.random.key(2))
     assert terms["distortion"].shape == (3,)
@@ -45,7 +49,7 @@ def test_conv_cvae_shapes(likelihood, keys, side):
 
 def test_conv_rejects_images_it_cannot_halve_twice():
     with pytest.raises(ValueError, match="side divisible by 4; x has 36 pixels"):
-        runner.build_model(_tiny(), Dataset(np.zeros((2, 36), np.float32), np.zeros(2, np.int32)))
+        build_model(_tiny(), Dataset(np.zeros((2, 36), np.float32), np.zeros(2, np.int32)))
 
 
 @pytest.mark.parametrize(
@@ -55,7 +59,7 @@ def test_every_prior_trains_on_digits(splits, prior):
     config = _tiny(kind="image_mlp", prior=prior)  # conv is covered by the smoke run
     config.sweep.betas = (1.0,)
     setup, result = runner.train_sweep(config, splits.train)
-    assert isinstance(setup.model, conv_models.BinarizedCVAE)  # smoke config binarises
+    assert isinstance(setup.model, models.BinarizedCVAE)  # smoke config binarises
     loss = result.history["loss"]  # [chunks, S, H]
     assert loss.shape == (2, 1, 1) and np.all(np.isfinite(loss))
     assert np.all(loss[-1] < loss[0])  # a few Adam steps already lower the loss
@@ -66,7 +70,7 @@ def test_dynamic_binarisation_depends_only_on_the_step_key():
     config = _tiny(kind="image_mlp")
     x = jnp.full((4, 64), 0.5)
     y = jnp.arange(4)
-    model = runner.build_model(config, Dataset(np.asarray(x), np.asarray(y)))
+    model = build_model(config, Dataset(np.asarray(x), np.asarray(y)))
     params = model.init(jax.random.key(0), x, y, jax.random.key(1))
     run = lambda k: model.apply(params, x, y, jax.random.key(k))["distortion"]
     np.testing.assert_array_equal(run(5), run(5))  # same key, same binarisation
@@ -91,5 +95,5 @@ def test_classifier_reaches_sane_accuracy_on_digits(splits):
 
 def test_in_batches_covers_every_example_once():
     x = jnp.arange(10.0)[:, None]
-    out = image_eval.in_batches(lambda a, b: {"v": a[:, 0] * 2 + b}, x, jnp.ones(10), 4)
+    out = estimators.in_batches(lambda a, b: {"v": a[:, 0] * 2 + b}, x, jnp.ones(10), 4)
     np.testing.assert_array_equal(out["v"], 2 * np.arange(10.0) + 1)

@@ -5,22 +5,23 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from configs.base import base_config
+from cvae_jax.config import base_config
 from cvae_jax import models
+from cvae_jax.data import Dataset
 
 X = jax.random.normal(jax.random.key(0), (5, 3))
 Y = jnp.array([0, 1, 1, 0, 1])
 
 
 def _model(**overrides):
-    config = base_config().model
+    config = base_config()
     for key, value in overrides.items():
-        setattr(config, key, value)
-    model = models.build_mlp_cvae(config, input_dim=3, num_classes=2)
+        setattr(config.model, key, value)
+    model = models.build_model(config, Dataset(np.asarray(X), np.asarray(Y)))
     return model, model.init(jax.random.key(1), X, Y, jax.random.key(2))
 
 
-@pytest.mark.parametrize("prior", models.PRIORS)
+@pytest.mark.parametrize("prior", models.PRIORS.names())
 def test_every_prior_gives_per_example_terms(prior):
     model, params = _model(prior=prior)
     terms = model.apply(params, X, Y, jax.random.key(3))

@@ -5,8 +5,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from cvae_jax import linear_models, objectives
-from cvae_jax.objectives import DEFAULT_HYPER
+from cvae_jax.core import objectives
+from cvae_jax.core.objectives import DEFAULT_HYPER
+from cvae_jax.evaluation.estimators import iwae_bound
+from cvae_jax.models import linear as linear_models
 
 D, DZ, B = 4, 2, 256
 
@@ -40,7 +42,7 @@ def _elbo(model, params, x, y, key, num_samples=64):
 def test_iwae_equals_exact_log_likelihood_under_the_exact_posterior():
     model, params, x, y, log_px = _ppca(jax.random.key(0), exact_posterior=True)
     # Every importance weight equals p(x) when q is the true posterior, so even K=1 is exact.
-    bound = objectives.iwae_bound(jax.random.key(1), model, params, x, y, num_samples=1)
+    bound = iwae_bound(jax.random.key(1), model, params, x, y, num_samples=1)
     np.testing.assert_allclose(bound, log_px, rtol=1e-4, atol=1e-4)
     # The single-sample ELBO is noisy per example but unbiased: compare batch means.
     elbo = _elbo(model, params, x, y, jax.random.key(2))
@@ -51,12 +53,12 @@ def test_elbo_below_iwae_below_exact_log_likelihood_and_iwae_tightens():
     model, params, x, y, log_px = _ppca(jax.random.key(3), exact_posterior=False)
     elbo = float(jnp.mean(_elbo(model, params, x, y, jax.random.key(4))))
     iwae = {
-        k: float(jnp.mean(objectives.iwae_bound(jax.random.key(5), model, params, x, y, k)))
+        k: float(jnp.mean(iwae_bound(jax.random.key(5), model, params, x, y, k)))
         for k in (1, 10, 100, 1000)
     }
     exact = float(jnp.mean(log_px))
     assert elbo < exact - 0.1  # the imperfect encoder leaves a real gap
-    iwae_1 = jax.vmap(lambda k: objectives.iwae_bound(k, model, params, x, y, 1))(
+    iwae_1 = jax.vmap(lambda k: iwae_bound(k, model, params, x, y, 1))(
         jax.random.split(jax.random.key(6), 64)
     )
     assert float(jnp.mean(iwae_1)) == pytest.approx(elbo, abs=0.05)  # K = 1 is the ELBO
@@ -86,7 +88,7 @@ def test_free_bits_floor_each_group_and_stop_its_gradient():
     assert loss == pytest.approx(max(0.5, 2.1) + max(0.5, 0.5), rel=1e-6)
     grad = jax.grad(lambda r: objectives.rate_with_free_bits(r, 1.0, 4))(rate)
     np.testing.assert_allclose(grad, [[0.0, 1.0, 0.0, 0.0]])  # only the dim above lambda
-    with pytest.raises(ValueError, match="free_bits_groups=3 must divide latent_dim=4"):
+    with pytest.raises(ValueError, match="free_bits_groups=3 must divide model.latent_dim=4"):
         objectives.rate_with_free_bits(rate, 0.5, 3)
 
 

@@ -15,9 +15,9 @@ SCRIPT = r"""
 import json
 import jax
 import numpy as np
-from configs.base import base_config
-from cvae_jax import runner
-from cvae_jax.sweep import init_sweep, make_sweep_chunk
+from cvae_jax.config import base_config
+from cvae_jax.training import runner
+from cvae_jax.training.sweep import init_sweep, make_sweep_chunk
 
 assert len(jax.devices()) == 4, jax.devices()
 config = base_config()

@@ -4,7 +4,7 @@ import jax
 import numpy as np
 import pytest
 
-from cvae_jax import runner, train
+from cvae_jax.training import runner
 
 
 def _assert_trees_close(a, b, rtol=2e-5, atol=2e-6):
@@ -46,7 +46,7 @@ def test_betas_of_a_seed_share_initialisation_and_differ_only_by_beta(tiny_confi
 
 def test_sweep_compiles_once_however_many_betas(tiny_config, monkeypatch):
     traces = []
-    original = train.make_train_step
+    original = runner.make_train_step
 
     def counting_make_train_step(*args, **kwargs):
         step = original(*args, **kwargs)

@@ -4,9 +4,10 @@ import jax
 import numpy as np
 import pytest
 
-from configs.base import base_config
-from cvae_jax import runner, sweep_exec
-from cvae_jax.sweep import init_sweep, make_plain_sweep_chunk, make_sweep_chunk
+from cvae_jax.config import base_config
+from cvae_jax.training import layout as sweep_exec
+from cvae_jax.training import runner
+from cvae_jax.training.sweep import init_sweep, make_plain_sweep_chunk, make_sweep_chunk
 
 
 def _run(setup, sweep_chunk, num_chunks=2):

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from configs import toy2d as toy2d_config
-from cvae_jax import toy2d
+from cvae_jax.studies import toy2d
 
 
 def test_smoke_run_writes_metrics_summary_and_figures(tmp_path):
@@ -68,9 +68,10 @@ def test_trained_toy_cvae_reaches_the_linear_gaussian_beta_optimum():
     import jax
     import jax.numpy as jnp
 
-    from cvae_jax import runner
-    from cvae_jax.data import Dataset, toy_bayes_label, toy_log_density, two_gaussians
-    from cvae_jax.evaluation import evaluate_sweep
+    from cvae_jax.data import Dataset
+    from cvae_jax.data.synthetic import toy_bayes_label, toy_log_density, two_gaussians
+    from cvae_jax.evaluation.toy import evaluate_sweep
+    from cvae_jax.training import runner
 
     config = toy2d_config.get_config()
     config.data.num_examples = 20_000  # sample variance close to the population's 2

@@ -1,4 +1,5 @@
-"""workdir.prepare: new runs claim the workdir, the same config resumes, another is refused."""
+"""workdir.prepare: new runs claim the workdir, the same config resumes, another is refused;
+a workdir that is a file or cannot be created is refused with a clear message."""
 
 import json
 import os
@@ -8,49 +9,56 @@ from functools import partial
 
 import pytest
 
-from cvae_jax import config_validation, results, workdir
+from cvae_jax.errors import ConfigError, WorkdirConflictError, WorkdirError
+from cvae_jax.runs import results, workdir
 from tests.sweep_driver import small_config
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def _fake_checkpoint(run_dir, step):
-    os.makedirs(os.path.join(workdir.checkpoint_dir(str(run_dir)), str(step)))
+VARIANTS = ["standard", "learned_conditional"]
+
+
+def _fake_checkpoint(run_dir, step, variant="standard"):
+    os.makedirs(os.path.join(workdir.checkpoint_dir(str(run_dir), variant), str(step)))
 
 
 def test_new_resume_done(tmp_path):
     config = small_config()
-    assert workdir.prepare(str(tmp_path), config) == "new"
+    prepare = lambda: workdir.prepare(str(tmp_path), config, VARIANTS)  # noqa: E731
+    assert prepare() == "new"
     saved = json.loads((tmp_path / "config.json").read_text())
     assert saved["training"]["num_steps"] == 80
-    assert workdir.prepare(str(tmp_path), config) == "resume"  # no checkpoint yet
+    assert prepare() == "resume"  # no checkpoint yet
     _fake_checkpoint(tmp_path, 40)
-    assert workdir.prepare(str(tmp_path), config) == "resume"
+    assert prepare() == "resume"
     _fake_checkpoint(tmp_path, 80)
-    assert workdir.prepare(str(tmp_path), config) == "done"
+    assert prepare() == "resume"  # one of the two variants is finished
+    _fake_checkpoint(tmp_path, 80, "learned_conditional")
+    assert prepare() == "done"  # every variant's sweep is finished
     config.training.checkpoint_every = 40  # does not change results: still the same run
-    assert workdir.prepare(str(tmp_path), config) == "done"
+    assert prepare() == "done"
 
 
 def test_other_config_is_refused_unless_overwrite(tmp_path):
     config = small_config()
-    workdir.prepare(str(tmp_path), config)
+    workdir.prepare(str(tmp_path), config, VARIANTS)
     _fake_checkpoint(tmp_path, 80)
     config.training.learning_rate, config.sweep.num_seeds = 0.5, 3
-    with pytest.raises(workdir.WorkdirConflictError) as refused:
-        workdir.prepare(str(tmp_path), config)
+    with pytest.raises(WorkdirConflictError) as refused:
+        workdir.prepare(str(tmp_path), config, VARIANTS)
     message = str(refused.value)
     assert (
         "sweep.num_seeds: 2 -> 3" in message and "training.learning_rate: 0.001 -> 0.5" in message
     )
     assert "--overwrite" in message
-    assert os.path.isdir(os.path.join(workdir.checkpoint_dir(str(tmp_path)), "80"))  # untouched
-    _fake_checkpoint(tmp_path / "standard", 80)  # a launcher's per-variant sub-workdir
-    results_file = tmp_path / "standard" / "metrics.json"
+    assert os.path.isdir(os.path.join(workdir.checkpoint_dir(str(tmp_path), "standard"), "80"))
+    _fake_checkpoint(tmp_path, 80, "learned_conditional")
+    results_file = tmp_path / "metrics.json"
     results_file.write_text("{}")
-    assert workdir.prepare(str(tmp_path), config, overwrite=True) == "new"
-    assert not os.path.exists(workdir.checkpoint_dir(str(tmp_path)))
-    assert not os.path.exists(workdir.checkpoint_dir(str(tmp_path / "standard")))
+    assert workdir.prepare(str(tmp_path), config, VARIANTS, overwrite=True) == "new"
+    for variant in VARIANTS:  # every variant's checkpoints are gone
+        assert not os.path.exists(workdir.checkpoint_dir(str(tmp_path), variant))
     assert results_file.exists()  # only checkpoints are deleted
     assert json.loads((tmp_path / "config.json").read_text())["sweep"]["num_seeds"] == 3
 
@@ -58,9 +66,24 @@ def test_other_config_is_refused_unless_overwrite(tmp_path):
 def test_invalid_config_fails_before_the_workdir_is_touched(tmp_path):
     config = small_config()
     config.model.latent_dim = 0
-    with pytest.raises(config_validation.ConfigError, match="model.latent_dim=0"):
-        workdir.prepare(str(tmp_path / "run"), config)
+    with pytest.raises(ConfigError, match="model.latent_dim=0"):
+        workdir.prepare(str(tmp_path / "run"), config, VARIANTS)
     assert not (tmp_path / "run").exists()
+
+
+def test_workdir_that_is_a_file_or_cannot_be_created_is_refused(tmp_path):
+    config = small_config()
+    a_file = tmp_path / "results.txt"
+    a_file.write_text("keep me")
+    with pytest.raises(WorkdirError, match=r"results.txt is a file; pass a directory"):
+        workdir.prepare(str(a_file), config, VARIANTS)
+    assert a_file.read_text() == "keep me"
+    with pytest.raises(WorkdirError, match=r"cannot be created \(Not a directory\)"):
+        workdir.prepare(str(a_file / "run"), config, VARIANTS)
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "config.json").write_text("{not json")
+    with pytest.raises(WorkdirError, match=r"config.json is unreadable"):
+        workdir.prepare(str(tmp_path / "run"), config, VARIANTS)
 
 
 def test_launcher_finishes_then_reports_done_then_refuses_another_config(tmp_path):
@@ -71,13 +94,13 @@ def test_launcher_finishes_then_reports_done_then_refuses_another_config(tmp_pat
     launch = partial(subprocess.run, cwd=ROOT, capture_output=True, text=True, timeout=300)
     first = launch(cmd)
     assert first.returncode == 0, first.stderr
-    results = json.loads((run_dir / "results.json").read_text())
+    results = json.loads((run_dir / "summary.json").read_text())
     assert results["diverged"] == [] and "step 200/200" in first.stderr
     again = launch(cmd)
     assert again.returncode == 0, again.stderr
     assert "already holds the finished run (step 200)" in again.stderr
     assert "nothing left to train" in again.stderr and "step 200/200" not in again.stderr
-    rewritten = json.loads((run_dir / "results.json").read_text())
+    rewritten = json.loads((run_dir / "summary.json").read_text())
     assert rewritten["parameters"] == results["parameters"]  # from the final checkpoint
     other = launch(cmd + ["--config.mu0=2.0"])
     assert other.returncode != 0

@@ -1,0 +1,249 @@
+"""A config's defaults and its validation, in one place.
+
+`base_config()` holds every key the library reads, with its default; each file in
+`configs/` starts from it and overrides what differs. `validate(config)` checks a config
+before anything is built or compiled: unknown keys, types and values, each failure a
+`ConfigError` naming the key, what it holds and what is allowed. Allowed names (model kinds,
+priors, data sets) and their extra keys come from the registries, never from lists kept here.
+`validate_with_data` adds the checks that need the data (batch size, label range).
+
+The sections `training`, `sweep`, `objective`, `model` and `data` are checked strictly;
+other top-level keys and sections (a study's `variants`, `evaluation`...) belong to the
+study, which checks them itself.
+"""
+
+import hashlib
+import json
+import math
+
+import ml_collections
+import numpy as np
+
+from cvae_jax import checks
+from cvae_jax.data import DATASETS, Dataset, validate_dataset
+from cvae_jax.errors import ConfigError
+from cvae_jax.models import MODELS, PRIORS
+from cvae_jax.models.mlp import DECODER_VARIANCES, LIKELIHOODS
+
+LR_SCHEDULES = ("constant", "cosine")
+ON_NONFINITE = ("freeze", "raise")  # a diverged member: freeze it and go on, or stop
+STRICT_SECTIONS = ("training", "sweep", "objective")
+# Keys that do not change results: how often checkpoints are written and how many are kept,
+# and how members are laid out on devices (so a run may resume on another machine).
+LAYOUT_KEYS = (
+    "training.checkpoint_every",
+    "training.checkpoints_to_keep",
+    "sweep.group_size",
+    "sweep.max_members_per_call",
+    "sweep.num_devices",
+)
+
+
+def base_config() -> ml_collections.ConfigDict:
+    """Every key the library reads, with its default."""
+    config = ml_collections.ConfigDict()
+
+    config.data = ml_collections.ConfigDict()
+    config.data.name = "two_gaussians"
+    config.data.seed = 0
+    config.data.num_examples = 2000
+    config.data.num_classes = 2
+    config.data.path = ""  # data.name=npz (your own x, y arrays), mnist, fashion_mnist
+
+    config.model = ml_collections.ConfigDict()
+    config.model.kind = "mlp"
+    config.model.latent_dim = 2
+    config.model.hidden = (64,)
+    config.model.activation = "relu"
+    config.model.prior = "standard"  # a name registered in models.PRIORS
+    config.model.prior_means = ((-2.0, 0.0), (2.0, 0.0))  # fixed_conditional only
+    config.model.prior_log_vars = ((0.0, 0.0), (0.0, 0.0))
+    config.model.encoder_uses_label = True
+    config.model.likelihood = "gaussian"  # gaussian | bernoulli
+    config.model.decoder_variance = "fixed"  # fixed | per_dim | per_example
+    config.model.decoder_fixed_variance = 1.0
+
+    config.objective = ml_collections.ConfigDict()
+    config.objective.free_bits = 0.0  # lambda, nats per group; 0 switches free bits off
+    config.objective.free_bits_groups = 1
+    config.objective.capacity = 0.0  # C, nats
+    config.objective.capacity_gamma = 0.0  # 0 switches the capacity term off
+    config.objective.kl_warmup_steps = 0  # linear KL annealing of beta; 0 switches it off
+
+    config.training = ml_collections.ConfigDict()
+    config.training.num_steps = 5000
+    config.training.batch_size = 256
+    config.training.learning_rate = 1e-3
+    config.training.lr_schedule = "constant"  # constant | cosine
+    config.training.grad_clip_norm = 0.0
+    config.training.log_every = 500  # steps per compiled chunk; one log line each
+    config.training.on_nonfinite = "freeze"  # freeze a diverged member and go on, or "raise"
+    # With a workdir: a checkpoint every this many steps (a multiple of log_every; 0: every
+    # chunk) and at the end; the newest few are kept. A rerun resumes from the newest.
+    config.training.checkpoint_every = 0
+    config.training.checkpoints_to_keep = 3
+
+    config.sweep = ml_collections.ConfigDict()
+    config.sweep.betas = (0.0, 0.01, 1.0)
+    config.sweep.num_seeds = 3
+    config.sweep.seed = 0
+    # How members are laid out (results do not depend on these; 0 means automatic):
+    # members per cache-sized group (16 on CPU, all at once on accelerators), members per
+    # compiled call (from device memory), devices the member axis is sharded over (all).
+    config.sweep.group_size = 0
+    config.sweep.max_members_per_call = 0
+    config.sweep.num_devices = 0
+    return config
+
+
+_POSITIVE_INT, _NON_NEGATIVE = "an integer >= 1", "a number >= 0"
+# key -> (predicate, what is allowed). Types are checked first, against base_config().
+RANGES = {
+    "data.num_examples": (lambda v: v >= 1, _POSITIVE_INT),
+    "data.num_classes": (lambda v: v >= 0, "an integer >= 0 (0: a continuous condition)"),
+    "model.latent_dim": (lambda v: v >= 1, _POSITIVE_INT),
+    "model.hidden": (lambda v: all(int(w) == w >= 1 for w in v), "a list of widths >= 1"),
+    "model.decoder_fixed_variance": (lambda v: v > 0, "a variance > 0"),
+    "objective.free_bits": (lambda v: v >= 0, _NON_NEGATIVE),
+    "objective.free_bits_groups": (lambda v: v >= 1, _POSITIVE_INT),
+    "objective.capacity": (lambda v: v >= 0, _NON_NEGATIVE),
+    "objective.capacity_gamma": (lambda v: v >= 0, _NON_NEGATIVE),
+    "objective.kl_warmup_steps": (lambda v: v >= 0, "an integer >= 0 (0: no warm-up)"),
+    "training.num_steps": (lambda v: v >= 1, _POSITIVE_INT),
+    "training.batch_size": (lambda v: v >= 1, _POSITIVE_INT),
+    "training.learning_rate": (lambda v: math.isfinite(v) and v > 0, "a finite number > 0"),
+    "training.grad_clip_norm": (lambda v: v >= 0, "a number >= 0 (0: no clipping)"),
+    "training.log_every": (lambda v: v >= 1, _POSITIVE_INT),
+    "training.checkpoint_every": (lambda v: v >= 0, "an integer >= 0 (0: every log_every)"),
+    "training.checkpoints_to_keep": (lambda v: v >= 1, _POSITIVE_INT),
+    "sweep.num_seeds": (lambda v: v >= 1, _POSITIVE_INT),
+    "sweep.seed": (lambda v: 0 <= v < 2**32 - 1, "an integer in [0, 2**32 - 1)"),
+    "sweep.group_size": (lambda v: v >= 0, "an integer >= 0 (0: automatic)"),
+    "sweep.max_members_per_call": (lambda v: v >= 0, "an integer >= 0 (0: automatic)"),
+    "sweep.num_devices": (lambda v: v >= 0, "an integer >= 0 (0: all devices)"),
+    # Physical constants of the Gaussian unknown-mean data (Le 2018).
+    "data.sigma": (lambda v: v > 0, "a standard deviation > 0"),
+    "data.sigma0": (lambda v: v > 0, "a standard deviation > 0"),
+    "data.c_std": (lambda v: v >= 0, _NON_NEGATIVE),
+    "data.test_fraction": (lambda v: 0 < v < 1, "a fraction in (0, 1)"),
+    "data.max_train_examples": (lambda v: v >= 0, "an integer >= 0 (0: all)"),
+}
+
+
+def _choices() -> dict[str, tuple[str, ...]]:
+    return {
+        "model.kind": MODELS.names(),
+        "model.prior": PRIORS.names(),
+        "data.name": DATASETS.names(),
+        "model.likelihood": LIKELIHOODS,
+        "model.decoder_variance": DECODER_VARIANCES,
+        "training.lr_schedule": LR_SCHEDULES,
+        "training.on_nonfinite": ON_NONFINITE,
+    }
+
+
+def validate(config) -> None:
+    """Raises ConfigError for the first unknown key, wrong type or impossible value."""
+    for key, allowed in _choices().items():
+        value = _get(config, key)
+        if value is not None:
+            checks.choice(key, value, allowed)
+    _check_keys(config)
+    _check_types(config)
+    for key, (ok, allowed) in RANGES.items():
+        value = _get(config, key)
+        if value is not None and not ok(value):
+            raise ConfigError(f"{key}={value!r} is not allowed; it must be {allowed}.")
+    checks.betas(config.sweep.betas)
+    _check_cross_keys(config)
+
+
+def validate_with_data(config, data: Dataset) -> None:
+    """The checks that need the data: its shapes and labels, and the batch size."""
+    validate_dataset(data, num_classes=config.data.get("num_classes", 0))
+    checks.batch_size(config.training.batch_size, np.shape(data.x)[0])
+
+
+def comparable(config) -> dict:
+    """The config as flat {dotted key: JSON value}, without LAYOUT_KEYS."""
+    tree = json.loads(config.to_json_best_effort()) if hasattr(config, "to_json") else config
+    return {k: v for k, v in _flatten(tree).items() if k not in LAYOUT_KEYS}
+
+
+def fingerprint(config) -> str:
+    """A short hash of `comparable(config)`: equal for configs that give the same results."""
+    text = json.dumps(comparable(config), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _flatten(tree, prefix: str = "") -> dict:
+    if not isinstance(tree, dict):
+        return {prefix: tree}
+    flat = {}
+    for key, value in tree.items():
+        flat.update(_flatten(value, f"{prefix}.{key}" if prefix else key))
+    return flat
+
+
+def _get(config, dotted: str):
+    section, key = dotted.split(".")
+    return config[section].get(key) if section in config else None
+
+
+def _check_keys(config) -> None:
+    reference = base_config()
+    sections = {name: set() for name in STRICT_SECTIONS}
+    sections["model"] = MODELS.get(config.model.kind).config_keys
+    sections["data"] = DATASETS.get(config.data.name).config_keys
+    for section, extra in sections.items():
+        known = set(reference[section].keys()) | extra
+        for key in config[section].keys():
+            if key not in known:
+                raise ConfigError(
+                    f"Unknown config key {section}.{key}; known keys of {section}: "
+                    f"{', '.join(sorted(known))}. Fix the spelling, or register the key with "
+                    "the model kind or data set that reads it."
+                )
+
+
+def _type_name(value) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int | np.integer):
+        return "int"
+    if isinstance(value, float | np.floating):
+        return "float"
+    if isinstance(value, list | tuple):
+        return "list"
+    return type(value).__name__
+
+
+_ACCEPTS = {"float": ("float", "int"), "int": ("int",), "bool": ("bool",), "str": ("str",)}
+
+
+def _check_types(config) -> None:
+    reference = base_config()
+    for section in reference.keys():
+        for key, default in reference[section].items():
+            value = config[section].get(key) if section in config else None
+            if default is None or value is None:
+                continue
+            expected = _type_name(default)
+            if _type_name(value) not in _ACCEPTS.get(expected, (expected,)):
+                raise ConfigError(
+                    f"{section}.{key}={value!r} has type {_type_name(value)}; it must be "
+                    f"{expected} (like the default {default!r})."
+                )
+
+
+def _check_cross_keys(config) -> None:
+    t = config.training
+    checks.chunking(t.num_steps, t.log_every)
+    if t.checkpoint_every % t.log_every:
+        raise ConfigError(
+            f"training.checkpoint_every={t.checkpoint_every} must be a multiple of "
+            f"training.log_every={t.log_every} (checkpoints are written between chunks), or 0."
+        )
+    m = config.model
+    if m.kind != "gaussian_mean":  # Le's cVAE has a scalar latent whatever latent_dim says
+        checks.free_bits_groups(config.objective.free_bits_groups, m.latent_dim)

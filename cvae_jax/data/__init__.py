@@ -1,0 +1,17 @@
+"""Data sets by name (`data.name`), the Dataset type, file readers and quadrant masks."""
+
+# Importing the loaders registers their data sets.
+from cvae_jax.data import files, images, synthetic  # noqa: F401
+from cvae_jax.data.dataset import Dataset, Splits, sample_batch, split, validate_dataset
+from cvae_jax.data.registry import DATASETS, load_dataset, load_splits
+
+__all__ = [
+    "DATASETS",
+    "Dataset",
+    "Splits",
+    "load_dataset",
+    "load_splits",
+    "sample_batch",
+    "split",
+    "validate_dataset",
+]

@@ -1,0 +1,64 @@
+"""In-memory (x, y) data sets: the Dataset type, its validation, minibatches and splits.
+
+x is float32 [N, D]. y is either integer class labels [N] (the model one-hot encodes
+them) or a float condition [N, C] (Le's continuous c, the observed pixels of Sohn et al.).
+"""
+
+from typing import NamedTuple
+
+import jax
+import numpy as np
+
+from cvae_jax.errors import ConfigError, DataError
+
+
+class Dataset(NamedTuple):
+    x: np.ndarray  # [N, D]
+    y: np.ndarray  # [N] int labels or [N, C] float condition
+
+
+def validate_dataset(data: Dataset, input_dim: int | None = None, num_classes: int = 0) -> None:
+    """Raises DataError naming the problem if `data` cannot be trained on as configured."""
+    x, y = np.asarray(data.x), np.asarray(data.y)
+    if x.ndim != 2:
+        raise DataError(f"x must have shape [N, D]; got {x.shape}. Flatten images first.")
+    if input_dim is not None and x.shape[1] != input_dim:
+        raise DataError(f"x has dimension {x.shape[1]} but the model expects {input_dim}.")
+    if y.shape[0] != x.shape[0]:
+        raise DataError(f"x has {x.shape[0]} examples but y has {y.shape[0]}.")
+    if not np.all(np.isfinite(x)):
+        raise DataError("x contains NaN or inf; clean the data before training.")
+    if num_classes:
+        if y.ndim != 1 or not np.issubdtype(y.dtype, np.integer):
+            raise DataError(f"y must be integer labels of shape [N]; got {y.dtype} {y.shape}.")
+        if y.size and (y.min() < 0 or y.max() >= num_classes):
+            raise DataError(
+                f"labels must lie in [0, {num_classes - 1}] for num_classes={num_classes}; "
+                f"found range [{y.min()}, {y.max()}]. Raise data.num_classes or fix the labels."
+            )
+    elif not np.issubdtype(y.dtype, np.floating):
+        raise DataError("y holds integers but num_classes is 0: set data.num_classes.")
+
+
+def sample_batch(key: jax.Array, data: Dataset, batch_size: int) -> Dataset:
+    """A minibatch drawn uniformly with replacement, on device; depends only on `key`."""
+    idx = jax.random.randint(key, (batch_size,), 0, data.x.shape[0])
+    return Dataset(data.x[idx], data.y[idx])
+
+
+class Splits(NamedTuple):
+    """A data set's training and test parts; image_shape is (H, W) for images, else None."""
+
+    train: Dataset
+    test: Dataset | None
+    image_shape: tuple[int, int] | None = None
+
+
+def split(data: Dataset, test_fraction: float, seed: int) -> tuple[Dataset, Dataset]:
+    """A random train/test split that depends only on `seed`."""
+    if not 0 < test_fraction < 1:
+        raise ConfigError(f"data.test_fraction must lie in (0, 1); got {test_fraction}.")
+    order = np.random.default_rng(seed).permutation(data.x.shape[0])
+    num_test = int(round(test_fraction * len(order)))
+    test, train = order[:num_test], order[num_test:]
+    return Dataset(data.x[train], data.y[train]), Dataset(data.x[test], data.y[test])

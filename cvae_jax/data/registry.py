@@ -1,0 +1,19 @@
+"""The data sets by name: `data.name` selects one loader, `data_config -> Splits`.
+
+A new data set is one `@DATASETS.register(name, config_keys=...)` where its loader is
+defined (and an import in `data/__init__.py`); config validation reads this table.
+"""
+
+from cvae_jax.registry import Registry
+
+DATASETS = Registry("data.name")
+
+
+def load_splits(data_config):
+    """Training and test parts (test None when the data set has no held-out part)."""
+    return DATASETS.get(data_config.name).build(data_config)
+
+
+def load_dataset(data_config):
+    """The training part of the data set named by `data_config.name`."""
+    return load_splits(data_config).train

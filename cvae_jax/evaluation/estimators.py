@@ -1,0 +1,90 @@
+"""Importance-sampling estimators of log p(x|y), and the batching every evaluator shares.
+
+Vocabulary as in the engine: y (or c) is the condition, x what is modelled. Both estimators
+average K importance weights in log space with one helper, `log_mean_exp_over_samples`,
+which maps over blocks of samples so memory stays bounded for large K.
+"""
+
+import jax
+import jax.numpy as jnp
+
+from cvae_jax.core import distributions as dist
+
+SAMPLE_BLOCK = 128  # samples whose log weights are computed at once
+
+
+def over_members(fn):
+    """vmap over the leading [S, H] axes of the first argument (the parameters) only."""
+    return jax.vmap(jax.vmap(fn))
+
+
+def in_batches(fn, x, y, batch_size: int):
+    """fn(x_b, y_b) -> dict of [b] arrays, applied with lax.map over padded batches; [N] out."""
+    n = x.shape[0]
+    num_batches = -(-n // batch_size)
+    idx = jnp.arange(num_batches * batch_size) % n  # pad by wrapping; cut off below
+    xb = x[idx].reshape(num_batches, batch_size, *x.shape[1:])
+    yb = y[idx].reshape(num_batches, batch_size, *y.shape[1:])
+    out = jax.lax.map(lambda b: fn(*b), (xb, yb))
+    return jax.tree.map(lambda a: a.reshape(-1, *a.shape[2:])[:n], out)
+
+
+def log_mean_exp_over_samples(log_weight, z):
+    """log (1/K) sum_k exp(log_weight(z[k])) per example, for samples z [K, B, Dz] -> [B]."""
+    num_samples = z.shape[0]
+    log_weights = jax.lax.map(log_weight, z, batch_size=min(num_samples, SAMPLE_BLOCK))  # [K, B]
+    return jax.nn.logsumexp(log_weights, axis=0) - jnp.log(num_samples)
+
+
+def iwae_bound(key, model, params, x, y, num_samples: int):
+    """Importance-weighted bound on log p(x | y) with K = num_samples, per example [B].
+
+    log (1/K) sum_k p(x|z_k,y) p(z_k|y) / q(z_k|x,y), z_k ~ q(z|x,y); K = 1 is the ELBO
+    in expectation and the bound rises to log p(x|y) as K grows (Burda et al. 2016).
+    """
+    mean_q, log_var_q = model.apply(params, x, y, method=model.encode)
+    mean_p, log_var_p = model.apply(params, y, method=model.prior_params)
+    z = dist.reparameterize(key, jnp.broadcast_to(mean_q, (num_samples, *mean_q.shape)), log_var_q)
+
+    def log_weight(z_k):  # [B]
+        decoded = model.apply(params, z_k, y, method=model.decode)
+        return (
+            dist.decoder_log_prob(x, decoded)
+            + dist.gaussian_log_prob(z_k, mean_p, log_var_p)
+            - dist.gaussian_log_prob(z_k, mean_q, log_var_q)
+        )
+
+    return log_mean_exp_over_samples(log_weight, z)
+
+
+def prior_sampling_nll(key, model, params, x, c, num_samples: int) -> jax.Array:
+    """-log (1/K) sum_k p(x|z_k,c), z_k ~ p(z|c) (the prior network), per example [B].
+
+    Sohn et al. (2015)'s estimator. Unbiased for p(x|c) inside the log, so the estimate of
+    -log p(x|c) is biased upward (by Jensen) and falls towards the true value as K grows.
+    """
+    z = model.apply(params, c, key, num_samples, method=model.prior_sample)  # [K, B, Dz]
+
+    def log_lik(z_k):  # [B]
+        return dist.decoder_log_prob(x, model.apply(params, z_k, c, method=model.decode))
+
+    return -log_mean_exp_over_samples(log_lik, z)
+
+
+def recognition_nll(key, model, params, x, c, num_samples: int) -> jax.Array:
+    """-IWAE bound with q(z|x,c) as the proposal: an upper bound on -log p(x|c) [B]."""
+    return -iwae_bound(key, model, params, x, c, num_samples)
+
+
+def decode_mean(model, params, z, y):
+    """E[x | z, y] for latents z [..., B, Dz] (leading sample axes are vmapped)."""
+    decode = lambda z_b: dist.decoder_mean(model.apply(params, z_b, y, method=model.decode))
+    for _ in range(z.ndim - 2):
+        decode = jax.vmap(decode)
+    return decode(z)
+
+
+def completions(key, model, params, c, num_samples: int) -> jax.Array:
+    """Decoder means of x for z ~ p(z|c): several plausible completions per input [B, K, Dx]."""
+    z = model.apply(params, c, key, num_samples, method=model.prior_sample)  # [K, B, Dz]
+    return jnp.swapaxes(decode_mean(model, params, z, c), 0, 1)

@@ -1,0 +1,93 @@
+"""The image cVAE: a small convolutional encoder/decoder pair (`model.kind='conv'`).
+
+Same interface as `mlp.py` (flat images in and out, so the engine trains them unchanged):
+  ConvEncoder(x [B, H*W], c [B, C]) -> (mean [B, Dz], log_var [B, Dz])
+  ConvDecoder(z [B, Dz], c [B, C]) -> {'logits'} or {'mean', 'log_var'}, each [B, H*W]
+Two stride-2 convolutions take an HxW image to (H/4)x(W/4), so H and W must be multiples
+of 4 (8x8 digits, 28x28 MNIST). Any registered prior plugs in.
+"""
+
+from collections.abc import Sequence
+
+import flax.linen as nn
+import jax.numpy as jnp
+import numpy as np
+
+from cvae_jax.errors import ConfigError
+from cvae_jax.models.cvae import CVAE
+from cvae_jax.models.mlp import activation_fn, decoder_options, gaussian_log_var
+from cvae_jax.models.registry import MODELS, build_prior
+
+
+class ConvEncoder(nn.Module):
+    """q(z | x, y): two strided convolutions, then the condition joins a dense layer."""
+
+    latent_dim: int
+    image_shape: tuple[int, int]
+    channels: Sequence[int] = (16, 32)
+    hidden: int = 128
+    activation: str = "relu"
+    use_condition: bool = True
+
+    @nn.compact
+    def __call__(self, x, c):
+        act = activation_fn(self.activation)
+        h = x.reshape(x.shape[:-1] + (*self.image_shape, 1))  # [B, H, W, 1]
+        for ch in self.channels:
+            h = act(nn.Conv(ch, (3, 3), strides=(2, 2), padding="SAME")(h))
+        h = h.reshape(h.shape[:-3] + (-1,))  # [B, H/4 * W/4 * C]
+        if self.use_condition:
+            h = jnp.concatenate([h, c], axis=-1)
+        h = act(nn.Dense(self.hidden)(h))
+        return nn.Dense(self.latent_dim, name="mean")(h), nn.Dense(self.latent_dim, name="log_var")(
+            h
+        )
+
+
+class ConvDecoder(nn.Module):
+    """p(x | z, y): dense to a (H/4)x(W/4) feature map, two transposed convolutions up."""
+
+    image_shape: tuple[int, int]
+    channels: Sequence[int] = (16, 32)
+    hidden: int = 128
+    activation: str = "relu"
+    likelihood: str = "bernoulli"
+    variance: str = "fixed"  # Gaussian only, as in models.MLPDecoder
+    fixed_log_var: float = 0.0
+
+    @nn.compact
+    def __call__(self, z, c):
+        act = activation_fn(self.activation)
+        height, width = (s // 2 ** len(self.channels) for s in self.image_shape)
+        g = act(nn.Dense(self.hidden)(jnp.concatenate([z, c], axis=-1)))
+        h = act(nn.Dense(height * width * self.channels[-1])(g))
+        h = h.reshape(h.shape[:-1] + (height, width, self.channels[-1]))
+        for ch in reversed(self.channels[:-1]):
+            h = act(nn.ConvTranspose(ch, (3, 3), strides=(2, 2), padding="SAME")(h))
+        out = nn.ConvTranspose(1, (3, 3), strides=(2, 2), padding="SAME", name="out")(h)
+        out = out.reshape(out.shape[:-3] + (-1,))  # [B, H*W]
+        if self.likelihood == "bernoulli":
+            return {"logits": out}
+        return {"mean": out, "log_var": gaussian_log_var(self, g, out.shape)}
+
+
+def _image_shape(input_dim: int) -> tuple[int, int]:
+    side = int(round(np.sqrt(input_dim)))
+    if side * side != input_dim or side % 4:
+        raise ConfigError(
+            f"model.kind='conv' needs square images with a side divisible by 4; "
+            f"x has {input_dim} pixels."
+        )
+    return side, side
+
+
+@MODELS.register("conv", config_keys=("conv_channels",))
+def build_conv_cvae(config, data) -> CVAE:
+    """The convolutional cVAE described by the `model` section, sized from the data."""
+    m, num_classes = config.model, config.data.get("num_classes", 0)
+    shape, act = _image_shape(data.x.shape[1]), m.activation
+    channels = tuple(m.get("conv_channels", (16, 32)))
+    hidden = int(m.hidden[0]) if len(m.hidden) else 128
+    encoder = ConvEncoder(m.latent_dim, shape, channels, hidden, act, m.encoder_uses_label)
+    decoder = ConvDecoder(shape, channels, hidden, act, **decoder_options(m))
+    return CVAE(encoder, decoder, build_prior(m, num_classes), num_classes)

@@ -1,0 +1,113 @@
+"""MLP encoder q(z|x,y) and decoder p(x|z,y); the label enters as a one-hot condition c.
+
+The interface every model kind follows (the engine trains any modules that do):
+  encoder(x [B, D], c [B, C]) -> (mean [B, Dz], log_var [B, Dz])
+  decoder(z [B, Dz], c [B, C]) -> {'mean', 'log_var'} (Gaussian) or {'logits'} (Bernoulli)
+where c is the condition: the one-hot label for class labels, or a float vector.
+"""
+
+from collections.abc import Sequence
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from cvae_jax import checks
+from cvae_jax.errors import ConfigError
+from cvae_jax.models.cvae import CVAE
+from cvae_jax.models.registry import MODELS, build_prior
+
+LIKELIHOODS = ("gaussian", "bernoulli")
+DECODER_VARIANCES = ("fixed", "per_dim", "per_example")
+
+
+def activation_fn(name: str):
+    try:
+        return getattr(jax.nn, name)
+    except AttributeError:
+        raise ConfigError(
+            f"model.activation: Unknown activation {name!r}; use a jax.nn name such as 'relu'."
+        ) from None
+
+
+class MLP(nn.Module):
+    """Hidden layers only; heads are added by the modules that use it."""
+
+    hidden: Sequence[int]
+    activation: str = "relu"
+
+    @nn.compact
+    def __call__(self, h):
+        act = activation_fn(self.activation)
+        for width in self.hidden:
+            h = act(nn.Dense(width)(h))
+        return h
+
+
+class MLPEncoder(nn.Module):
+    """q(z | x, y): the label enters as a one-hot concatenated to x (or is ignored)."""
+
+    latent_dim: int
+    hidden: Sequence[int] = (64,)
+    activation: str = "relu"
+    use_condition: bool = True  # False gives q(z|x), allowed when z and y are independent
+
+    @nn.compact
+    def __call__(self, x, c):
+        h = jnp.concatenate([x, c], axis=-1) if self.use_condition else x
+        h = MLP(self.hidden, self.activation)(h)
+        return nn.Dense(self.latent_dim, name="mean")(h), nn.Dense(self.latent_dim, name="log_var")(
+            h
+        )
+
+
+class MLPDecoder(nn.Module):
+    """p(x | z, y), Gaussian (fixed, per-dimension or per-example variance) or Bernoulli."""
+
+    output_dim: int
+    hidden: Sequence[int] = (64,)
+    activation: str = "relu"
+    likelihood: str = "gaussian"  # or 'bernoulli'
+    variance: str = "fixed"  # 'fixed', 'per_dim' or 'per_example'; Gaussian only
+    fixed_log_var: float = 0.0
+
+    @nn.compact
+    def __call__(self, z, c):
+        h = MLP(self.hidden, self.activation)(jnp.concatenate([z, c], axis=-1))
+        out = nn.Dense(self.output_dim, name="out")(h)
+        if self.likelihood == "bernoulli":
+            return {"logits": out}
+        return {"mean": out, "log_var": gaussian_log_var(self, h, out.shape)}
+
+
+def gaussian_log_var(module: nn.Module, h, shape):
+    """The decoder's log-variance head for the chosen variance mode (called inside compact)."""
+    if module.variance == "fixed":
+        return jnp.full(shape, module.fixed_log_var, h.dtype)
+    if module.variance == "per_dim":
+        log_var = module.param("log_var", nn.initializers.zeros, (shape[-1],))
+        return jnp.broadcast_to(log_var, shape)
+    if module.variance == "per_example":
+        return nn.Dense(shape[-1], name="log_var_head")(h)
+    checks.choice("model.decoder_variance", module.variance, DECODER_VARIANCES)
+
+
+def decoder_options(model_config) -> dict:
+    """The likelihood keyword arguments every decoder takes from a `model` section."""
+    return {
+        "likelihood": model_config.likelihood,
+        "variance": model_config.decoder_variance,
+        "fixed_log_var": float(np.log(model_config.decoder_fixed_variance)),
+    }
+
+
+@MODELS.register("mlp")
+@MODELS.register("image_mlp", config_keys=("conv_channels",))  # may switch with 'conv'
+def build_mlp_cvae(config, data) -> CVAE:
+    """The MLP cVAE described by the `model` section, sized from the data."""
+    m, num_classes = config.model, config.data.get("num_classes", 0)
+    hidden, act = tuple(m.hidden), m.activation
+    encoder = MLPEncoder(m.latent_dim, hidden, act, m.encoder_uses_label)
+    decoder = MLPDecoder(data.x.shape[1], hidden, act, **decoder_options(m))
+    return CVAE(encoder, decoder, build_prior(m, num_classes), num_classes)

@@ -1,0 +1,76 @@
+"""One way to run a study: its variants, one compiled sweep each, under one workdir layout.
+
+A variant is a setting that changes the parameter tree (the prior, which quadrants are
+observed), so it cannot be a vmapped axis: each variant trains its own beta x seed sweep,
+checkpointed under `<workdir>/checkpoints/<variant>/`. A study declares its variants and what
+it does with the trained sweeps (evaluation, figures); the launchers, `workdir.prepare`
+(new / resume / done) and the checkpoints work the same for every study.
+"""
+
+import dataclasses
+from collections.abc import Callable, Iterator
+
+import ml_collections
+from absl import logging
+
+from cvae_jax import config as config_lib
+from cvae_jax.runs import workdir as workdir_lib
+from cvae_jax.training import runner
+
+
+@dataclasses.dataclass(frozen=True)
+class Variant:
+    name: str  # the checkpoint subdirectory and the rows' `variant` column
+    value: object  # what the study varies: a prior name, a number of observed quadrants
+    config: ml_collections.ConfigDict  # a resolved copy with the variant applied
+
+
+@dataclasses.dataclass(frozen=True)
+class Study:
+    """What a launcher needs to run a study.
+
+    variants(config) -> [Variant]: the sweeps it trains.
+    run(config, workdir) -> dict: trains them (through `train_variants`), evaluates, writes.
+    check(config): the study's own checks beyond `config.validate` (raises ConfigError).
+    report(out) -> [str]: lines logged after the run.
+    """
+
+    name: str
+    variants: Callable[[ml_collections.ConfigDict], list[Variant]]
+    run: Callable[[ml_collections.ConfigDict, str], dict]
+    check: Callable[[ml_collections.ConfigDict], None] = lambda config: None
+    report: Callable[[dict], list[str]] = lambda out: []
+
+    def validate(self, config) -> None:
+        config_lib.validate(config)
+        self.check(config)
+
+
+def variant(config, name: str, value=None) -> Variant:
+    """A variant holding a resolved copy of `config` (which is left as it was)."""
+    return Variant(name, name if value is None else value, config.copy_and_resolve_references())
+
+
+def prior_variants(config) -> list[Variant]:
+    """One variant per prior named in `config.variants` (Beckham's two cVAE families)."""
+    variants = [variant(config, prior) for prior in config.variants]
+    for v in variants:
+        v.config.model.prior = v.name
+    return variants
+
+
+def train_variants(
+    variants: list[Variant], workdir: str, data_for: Callable[[Variant], object] | None = None
+) -> Iterator[tuple[Variant, runner.Setup, runner.SweepResult]]:
+    """Trains each variant's sweep (resuming from its checkpoints) and yields it in turn.
+
+    data_for(variant) gives the variant's training Dataset; None loads `config.data`.
+    """
+    for v in variants:
+        c = v.config
+        logging.info(
+            "variant %s: %d betas x %d seeds", v.name, len(c.sweep.betas), c.sweep.num_seeds
+        )
+        data = data_for(v) if data_for is not None else None
+        setup, sweep = runner.train_sweep(c, data, workdir_lib.checkpoint_dir(workdir, v.name))
+        yield v, setup, sweep

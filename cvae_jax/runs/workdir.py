@@ -1,0 +1,110 @@
+"""The one call a launcher makes before training: check the config and claim the workdir.
+
+    status = workdir.prepare(path, config, variant_names, overwrite=False)
+
+Layout of a workdir (every study alike): `config.json`, the study's results and figures,
+and `checkpoints/<variant>/<step>/`, one checkpoint directory per compiled sweep.
+`prepare` validates the config (before anything is compiled), checks that the workdir is a
+directory it can write, then:
+  * new or empty workdir: writes `config.json` and returns "new";
+  * `config.json` equal to `config`: returns "done" when every variant's newest checkpoint
+    is the last step (the study restores them without training and rewrites its outputs),
+    else "resume" (each sweep continues from its newest checkpoint);
+  * a different config: raises WorkdirConflictError listing the keys that differ, unless
+    `overwrite` is true, which deletes the old checkpoints and starts afresh ("new").
+Keys that do not change results (`config.LAYOUT_KEYS`: checkpoint frequency, device layout)
+are left out of the comparison, so they can change between a run and its resumption.
+"""
+
+import json
+import os
+import shutil
+
+from absl import logging
+
+from cvae_jax import config as config_lib
+from cvae_jax.errors import WorkdirConflictError, WorkdirError
+from cvae_jax.runs import results
+from cvae_jax.training import checkpoint
+
+CHECKPOINTS = "checkpoints"
+
+
+def checkpoint_dir(workdir: str, variant: str) -> str:
+    """Where the checkpoints of one variant's sweep go."""
+    return os.path.join(workdir, CHECKPOINTS, variant)
+
+
+def prepare(workdir: str, config, variant_names, overwrite: bool = False) -> str:
+    """Validates `config` and makes `workdir` ready for it; returns "new", "resume" or "done".
+
+    Raises:
+      ConfigError: the config cannot run (names the key and what is allowed).
+      WorkdirError: the workdir is a file or cannot be created or written.
+      WorkdirConflictError: the workdir holds a run with a different config and not `overwrite`.
+    """
+    config_lib.validate(config)
+    _claim(workdir)
+    saved_path = os.path.join(workdir, "config.json")
+    if os.path.exists(saved_path):
+        differences = _differences(_read_config(saved_path), config_lib.comparable(config))
+        if not differences:
+            return _same_config_status(workdir, config, variant_names)
+        if not overwrite:
+            raise WorkdirConflictError(
+                f"{workdir} holds a run with a different config ({'; '.join(differences[:5])}). "
+                "Use another --workdir, or pass --overwrite to delete its checkpoints and "
+                "start again."
+            )
+        logging.warning("--overwrite: deleting the checkpoints of the old run in %s", workdir)
+        shutil.rmtree(os.path.join(workdir, CHECKPOINTS), ignore_errors=True)
+    results.write_config(workdir, config)
+    return "new"
+
+
+def _claim(workdir: str) -> None:
+    """A directory this process can write, or WorkdirError saying why not."""
+    if os.path.exists(workdir) and not os.path.isdir(workdir):
+        raise WorkdirError(f"--workdir={workdir} is a file; pass a directory (new or existing).")
+    try:
+        os.makedirs(workdir, exist_ok=True)
+    except OSError as e:
+        raise WorkdirError(
+            f"--workdir={workdir} cannot be created ({e.strerror}); pass a directory you can "
+            "write to."
+        ) from e
+    if not os.access(workdir, os.W_OK | os.X_OK):
+        raise WorkdirError(f"--workdir={workdir} is not writable; pass a directory you can write to.")
+
+
+def _read_config(path: str) -> dict:
+    try:
+        with open(path) as f:
+            return config_lib.comparable(json.load(f))
+    except (OSError, ValueError) as e:
+        raise WorkdirError(
+            f"{path} is unreadable ({e}); move it away or pass another --workdir."
+        ) from e
+
+
+def _same_config_status(workdir: str, config, variant_names) -> str:
+    steps = [checkpoint.latest_step(checkpoint_dir(workdir, v)) for v in variant_names]
+    if all(step is not None and step >= config.training.num_steps for step in steps):
+        logging.info(
+            "%s already holds the finished run (step %d); restoring it and rewriting the "
+            "outputs without training.",
+            workdir, config.training.num_steps,
+        )  # fmt: skip
+        return "done"
+    logging.info("%s holds this config; resuming from its newest checkpoints.", workdir)
+    return "resume"
+
+
+def _differences(old: dict, new: dict) -> list[str]:
+    keys = sorted(set(old) | set(new))
+    missing = "(absent)"
+    return [
+        f"{k}: {old.get(k, missing)!r} -> {new.get(k, missing)!r}"
+        for k in keys
+        if old.get(k, missing) != new.get(k, missing)
+    ]

@@ -1,0 +1,107 @@
+"""Figures of the image experiments: image grids and metric-versus-beta curves.
+
+They draw from arrays already computed by the evaluation; nothing here trains. Every figure
+is written atomically by `results.save_figure`.
+"""
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from cvae_jax.runs.results import save_figure as save  # noqa: E402
+
+
+def tile(images, image_shape, gap: int = 1) -> np.ndarray:
+    """[R, C, H*W] images as one [R*(H+gap), C*(W+gap)] array; gaps are 0 (white in gray_r)."""
+    images = np.asarray(images)
+    rows, cols = images.shape[:2]
+    h, w = image_shape
+    canvas = np.zeros((rows * (h + gap) - gap, cols * (w + gap) - gap), np.float32)
+    for r in range(rows):
+        for c in range(cols):
+            canvas[r * (h + gap) : r * (h + gap) + h, c * (w + gap) : c * (w + gap) + w] = images[
+                r, c
+            ].reshape(h, w)
+    return canvas
+
+
+def show_grid(ax, images, image_shape, row_labels=(), col_labels=(), gap: int = 1):
+    """Draws a tiled grid on `ax` with optional tick labels at the centres of rows and columns."""
+    h, w = image_shape
+    ax.imshow(tile(images, image_shape, gap), cmap="gray_r", vmin=0, vmax=1)
+    ax.set_yticks([r * (h + gap) + h / 2 - 0.5 for r in range(len(row_labels))], row_labels)
+    ax.set_xticks([c * (w + gap) + w / 2 - 0.5 for c in range(len(col_labels))], col_labels)
+    ax.tick_params(length=0, labelsize=8)
+
+
+def sample_grids(path, grids: dict, image_shape, title: str) -> None:
+    """One panel per beta: rows = labels, columns = samples from p(x|y) via z ~ p(z|y)."""
+    fig, axes = plt.subplots(1, len(grids), figsize=(2.6 * len(grids), 3.4), squeeze=False)
+    for ax, (beta, grid) in zip(axes[0], grids.items(), strict=True):
+        show_grid(ax, grid, image_shape, row_labels=[str(i) for i in range(grid.shape[0])])
+        ax.set_title(f"beta = {beta:g}", fontsize=10)
+        ax.set_xlabel("samples")
+    axes[0, 0].set_ylabel("label y")
+    fig.suptitle(title, fontsize=11)
+    save(fig, path)
+
+
+def swap_grids(path, grids: dict, image_shape, title: str) -> None:
+    """One panel per beta: rows = test images; columns = input, reconstruction, then labels."""
+    fig, axes = plt.subplots(
+        len(grids), 1, figsize=(6.0, 1.0 + 1.1 * len(grids) * 2), squeeze=False
+    )
+    for ax, (beta, grid) in zip(axes[:, 0], grids.items(), strict=True):
+        labels = ["x", "rec"] + [str(i) for i in range(grid.shape[1] - 2)]
+        show_grid(ax, grid, image_shape, col_labels=labels)
+        ax.set_ylabel(f"beta = {beta:g}", fontsize=10)
+    axes[0, 0].set_title("style z of the input (rows) decoded with label y' (columns)", fontsize=9)
+    fig.suptitle(title, fontsize=11)
+    save(fig, path)
+
+
+def metric_curves(path, rows: list[dict], metrics: dict, title: str) -> None:
+    """One panel per metric ({key: axis label}), one line per prior, beta on a log axis."""
+    fig, axes = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics), 3.4), squeeze=False)
+    priors = list(dict.fromkeys(r["variant"] for r in rows))
+    for ax, (key, label) in zip(axes[0], metrics.items(), strict=True):
+        for prior in priors:
+            mine = [r for r in rows if r["variant"] == prior]
+            betas = sorted({r["beta"] for r in mine})
+            means = [np.mean([r[key] for r in mine if r["beta"] == b]) for b in betas]
+            ax.plot(betas, means, marker="o", label=prior)
+        all_betas = sorted({r["beta"] for r in rows})
+        ax.set_xscale("log")
+        ax.set_xticks(all_betas, [f"{b:g}" for b in all_betas])
+        ax.minorticks_off()
+        ax.set_xlabel("beta")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+    axes[0, 0].legend(fontsize=8)
+    fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    save(fig, path)
+
+
+def completion_grids(path, panels: dict, image_shape) -> None:
+    """One panel per observed-quadrant count: rows = test inputs; columns = the observed part
+    (unobserved shaded), the truth, the baseline's prediction, then cVAE completions."""
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 4.0), squeeze=False)
+    for ax, (q, panel) in zip(axes[0], panels.items(), strict=True):
+        samples = panel["cvae"]  # [R, K, D]
+        grid = np.concatenate(
+            [
+                panel["observed"][:, None],
+                panel["truth"][:, None],
+                panel["baseline"][:, None],
+                samples,
+            ],
+            axis=1,
+        )
+        labels = ["obs", "truth", "base"] + [f"z{k + 1}" for k in range(samples.shape[1])]
+        show_grid(ax, grid, image_shape, col_labels=labels)
+        ax.set_title(f"{q} quadrant(s) observed", fontsize=10)
+    fig.suptitle("quadrant completion: baseline vs cVAE samples z ~ p(z|observed)", fontsize=11)
+    save(fig, path)

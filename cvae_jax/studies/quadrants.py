@@ -1,0 +1,188 @@
+"""Quadrant completion, structured output prediction as in Sohn et al. (2015).
+
+For 1, 2 and 3 observed quadrants (the variants): a deterministic baseline c -> x, then a
+cVAE with recognition network q(z|x,c), prior network p(z|c) and generation network
+p(x|z,c) whose condition is the observed pixels (optionally with the baseline's prediction,
+"fed by the baseline" as in the paper). Both are scored by -log p(x|c) on the test set, the
+cVAE's by importance sampling with its prior network; evaluation is vmapped over the
+cVAE sweep's members.
+"""
+
+import os
+import time
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from absl import logging
+
+from cvae_jax.data import load_splits
+from cvae_jax.data import quadrants as quadrant_data
+from cvae_jax.data.dataset import Dataset
+from cvae_jax.errors import ConfigError
+from cvae_jax.evaluation import estimators
+from cvae_jax.evaluation.rows import member_rows
+from cvae_jax.runs import results
+from cvae_jax.runs.study import Study, variant, train_variants
+from cvae_jax.studies import image_plots
+from cvae_jax.training import supervised
+
+
+def condition(observed, baseline, feed_baseline: bool) -> np.ndarray:
+    """The cVAE's condition: observed pixels, plus the baseline's prediction if fed."""
+    if not feed_baseline:
+        return np.asarray(observed)
+    module, params = baseline
+    prediction = jax.nn.sigmoid(module.apply(params, jnp.asarray(observed)))
+    return np.concatenate([observed, np.asarray(prediction)], axis=-1)
+
+
+def evaluate_cvae(model, params, test: Dataset, eval_config) -> dict:
+    """Per member ([S, H]): both NLL estimates on the test set, and completions for figures."""
+    e = eval_config
+    nll_key, iwae_key, sample_key = jax.random.split(jax.random.key(e.seed), 3)
+    x, c = jnp.asarray(test.x), jnp.asarray(test.y)
+
+    def member(p):
+        return {
+            "nll_prior_sampling": jnp.mean(
+                estimators.prior_sampling_nll(nll_key, model, p, x, c, e.num_samples)
+            ),
+            "nll_recognition_iwae": jnp.mean(
+                estimators.recognition_nll(iwae_key, model, p, x, c, e.num_samples)
+            ),
+            "completions": estimators.completions(
+                sample_key, model, p, c[: e.figure_rows], e.figure_samples
+            ),
+        }
+
+    return jax.device_get(jax.jit(estimators.over_members(member))(params))
+
+
+class Setting(NamedTuple):
+    """One number of observed quadrants: its mask, test split, cVAE data and trained baseline."""
+
+    mask: np.ndarray
+    test: Dataset  # x: unobserved pixels, y: observed pixels
+    cvae_train: Dataset  # condition = observed pixels (+ the baseline's prediction if fed)
+    cvae_test: Dataset
+    baseline: tuple  # (module, params)
+    baseline_row: dict
+
+
+def prepare_setting(config, splits, num_observed: int) -> Setting:
+    """Splits the images by the mask and trains the baseline, which the cVAE may be fed."""
+    mask = quadrant_data.observed_mask(splits.image_shape, num_observed)
+    train = quadrant_data.observed_split(splits.train.x, mask)
+    test = quadrant_data.observed_split(splits.test.x, mask)
+    b = config.baseline
+    start = time.perf_counter()
+    baseline = supervised.train_baseline(
+        train, b.hidden, b.num_steps, b.batch_size, b.learning_rate, b.seed
+    )
+    nll = float(np.mean(supervised.baseline_nll(*baseline, test)))
+    row = {
+        "seed": b.seed, "beta": None, "variant": f"q{num_observed}",
+        "observed_quadrants": num_observed, "model": "baseline", "num_test": int(test.x.shape[0]),
+        "nll": nll, "num_steps": b.num_steps, "train_seconds": time.perf_counter() - start,
+    }  # fmt: skip
+    feed = config.feed_baseline
+    cvae_train = Dataset(train.x, condition(train.y, baseline, feed))
+    cvae_test = Dataset(test.x, condition(test.y, baseline, feed))
+    return Setting(mask, test, cvae_train, cvae_test, baseline, row)
+
+
+def cvae_rows(config, setting: Setting, sweep, evaluated, eval_seconds: float) -> list[dict]:
+    base = setting.baseline_row
+    metrics = {
+        "nll": evaluated["nll_prior_sampling"],
+        "nll_recognition_iwae": evaluated["nll_recognition_iwae"],
+    }
+    return member_rows(
+        sweep, metrics, variant=base["variant"], observed_quadrants=base["observed_quadrants"],
+        model="cvae", num_test=base["num_test"], num_steps=config.training.num_steps,
+        train_seconds=sweep.seconds, eval_seconds=eval_seconds,
+    )  # fmt: skip
+
+
+def figure_panel(config, setting: Setting, evaluated) -> dict:
+    """Observed part, truth, baseline prediction and cVAE completions of a few test images."""
+    mask, test, shown = setting.mask, setting.test, slice(0, config.evaluation.figure_rows)
+    module, params = setting.baseline
+    baseline_mean = np.asarray(jax.nn.sigmoid(module.apply(params, test.y[shown])))
+    return {
+        "observed": quadrant_data.assemble(test.y[shown], np.full_like(test.x[shown], 0.15), mask),
+        "truth": quadrant_data.assemble(test.y[shown], test.x[shown], mask),
+        "baseline": quadrant_data.assemble(test.y[shown], baseline_mean, mask),
+        "cvae": quadrant_data.assemble(test.y[shown, None], evaluated["completions"][0, 0], mask),
+    }
+
+
+def nll_table(rows: list[dict]) -> str:
+    """The paper-style table: -log p(x|c) (nats, mean over seeds) per observed-quadrant count."""
+    lines = ["| observed quadrants | baseline | cVAE (prior-network IS) | cVAE (q-IWAE bound) |"]
+    lines.append("|---|---|---|---|")
+    for q in sorted({r["observed_quadrants"] for r in rows}):
+        mine = [r for r in rows if r["observed_quadrants"] == q]
+        base = np.mean([r["nll"] for r in mine if r["model"] == "baseline"])
+        cvae = np.mean([r["nll"] for r in mine if r["model"] == "cvae"])
+        iwae = np.mean([r["nll_recognition_iwae"] for r in mine if r["model"] == "cvae"])
+        lines.append(f"| {q} | {base:.2f} | {cvae:.2f} | {iwae:.2f} |")
+    return "\n".join(lines) + "\n"
+
+
+def quadrant_variants(config):
+    """One variant per number of observed quadrants in `config.variants`."""
+    return [variant(config, f"q{n}", n) for n in config.variants]
+
+
+def check(config) -> None:
+    for n in config.variants:
+        if n not in (1, 2, 3):
+            raise ConfigError(
+                f"variants={tuple(config.variants)}: {n!r} observed quadrants is not possible; "
+                "use numbers among 1, 2, 3."
+            )
+
+
+def run(config, workdir: str) -> dict:
+    """Runs every number of observed quadrants; writes metrics, table and figures."""
+    start = time.perf_counter()
+    splits = load_splits(config.data)
+    settings, rows, panels = {}, [], {}
+
+    def data_for(v):  # the baseline first: the cVAE's condition may hold its prediction
+        settings[v.name] = prepare_setting(config, splits, v.value)
+        return settings[v.name].cvae_train
+
+    for v, setup, sweep in train_variants(quadrant_variants(config), workdir, data_for):
+        setting = settings[v.name]
+        eval_start = time.perf_counter()
+        evaluated = evaluate_cvae(setup.model, sweep.state.params, setting.cvae_test, config.evaluation)
+        eval_seconds = time.perf_counter() - eval_start
+        setting_rows = [setting.baseline_row, *cvae_rows(config, setting, sweep, evaluated, eval_seconds)]
+        logging.info("%s observed: %s", v.name, [(r["model"], r["nll"]) for r in setting_rows])
+        rows += setting_rows
+        panels[v.value] = figure_panel(config, setting, evaluated)
+    table = nll_table(rows)
+    image_plots.completion_grids(os.path.join(workdir, "completions.png"), panels, splits.image_shape)
+    summary = {
+        "data": {"name": config.data.name, "path": config.data.path, "image_shape": list(splits.image_shape)},
+        "nll_table_markdown": table,
+        "total_seconds": time.perf_counter() - start,
+    }
+    results.write_metrics(workdir, config, rows, rows)
+    results.write_json(os.path.join(workdir, "summary.json"), summary)
+    results.atomic_write_bytes(os.path.join(workdir, "nll_table.md"), table.encode())
+    return {**summary, "rows": rows}
+
+
+def report(out: dict) -> list[str]:
+    return [
+        f"-log p(x|c) on the test set (nats):\n{out['nll_table_markdown']}",
+        f"total {out['total_seconds']:.1f}s",
+    ]
+
+
+STUDY = Study("quadrants", quadrant_variants, run, check, report)

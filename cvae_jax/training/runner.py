@@ -1,0 +1,128 @@
+"""From a config to a trained sweep: build the data, model and optimiser, then train.
+
+`train_sweep` is the library's main entry point; the studies call it once per variant.
+"""
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from absl import logging
+
+from cvae_jax import config as config_lib
+from cvae_jax.core import objectives
+from cvae_jax.data import Dataset, load_dataset
+from cvae_jax.models import build_model
+from cvae_jax.training import checkpoint
+from cvae_jax.training.step import (
+    TrainState,
+    build_optimizer,
+    init_state,
+    make_train_chunk,
+    make_train_step,
+    member_keys,
+)
+from cvae_jax.training.sweep import (
+    SweepResult,
+    diverged_members,
+    init_sweep,
+    run_sweep,
+    sweep_chunk_from_config,
+    sweep_hyper,
+)
+
+@dataclasses.dataclass
+class Setup:
+    """Everything a sweep is made of, built once from a config."""
+
+    model: object
+    optimizer: object
+    data: Dataset
+    train_chunk: object  # one member, unvmapped
+    sweep_chunk: object  # jit(vmap(vmap(train_chunk)))
+    hyper: dict
+    seeds: np.ndarray
+
+
+def build_setup(config, data: Dataset | None = None) -> Setup:
+    config_lib.validate(config)  # fails on a bad config before anything is compiled
+    data = load_dataset(config.data) if data is None else data
+    config_lib.validate_with_data(config, data)
+    model = build_model(config, data)
+    t = config.training
+    optimizer = build_optimizer(t)
+    step = make_train_step(
+        model,
+        optimizer,
+        objectives.kl_schedule(config.objective.kl_warmup_steps),
+        config.objective.free_bits_groups,
+    )
+    train_chunk = make_train_chunk(step, t.batch_size, t.log_every)
+    seeds = config.sweep.seed + np.arange(config.sweep.num_seeds)
+    hyper = sweep_hyper(config.sweep.betas, config.objective)
+    sweep_chunk = sweep_chunk_from_config(train_chunk, config.sweep)
+    return Setup(model, optimizer, data, train_chunk, sweep_chunk, hyper, seeds)
+
+
+def train_sweep(
+    config, data: Dataset | None = None, checkpoint_dir: str | None = None,
+    hooks: checkpoint.Hooks | None = None,
+) -> tuple[Setup, SweepResult]:
+    """Trains every (seed, beta) member of `config.sweep` in one compiled function.
+
+    With a `checkpoint_dir`, the sweep resumes from the newest good checkpoint there and
+    saves one every `training.checkpoint_every` steps and at the end, keeping the newest
+    `training.checkpoints_to_keep`; the returned history then spans the whole run, restored
+    chunks included. `hooks` are passed to the checkpointer (tests use them to crash it).
+    """  # fmt: skip
+    setup = build_setup(config, data)
+    state, train_keys = init_sweep(
+        setup.model, setup.optimizer, setup.seeds, len(config.sweep.betas), setup.data
+    )
+    t = config.training
+    saver = None
+    if checkpoint_dir is not None:
+        saver = checkpoint.SweepCheckpointer(
+            checkpoint_dir, t.checkpoint_every or t.log_every, t.checkpoints_to_keep,
+            t.num_steps, config_lib.fingerprint(config), hooks,
+        )  # fmt: skip
+        state = saver.restore_latest(jax.device_get(state)) or state
+        _log_restored(state, setup, t.num_steps)
+    try:
+        result = run_sweep(
+            setup.sweep_chunk, state, train_keys, setup.data, setup.hyper, setup.seeds,
+            t.num_steps, t.log_every, t.on_nonfinite, on_chunk=saver and saver.on_chunk,
+        )  # fmt: skip
+    finally:
+        if saver is not None:
+            saver.close()
+    if saver is not None:
+        result = dataclasses.replace(result, history=saver.history())
+    return setup, result
+
+
+def _log_restored(state, setup: Setup, num_steps: int) -> None:
+    step = int(np.max(state.step))
+    for m in diverged_members(state, setup.seeds, setup.hyper):
+        logging.warning(
+            "member seed=%d beta=%g diverged at step %d before this restart; it stays frozen.",
+            m["seed"], m["beta"], m["step"],
+        )  # fmt: skip
+    if step >= num_steps:
+        logging.info("restored the finished sweep at step %d; nothing left to train.", step)
+    elif step:
+        logging.info("restored the sweep at step %d; training continues from there.", step)
+
+
+def train_single(config, seed: int, beta: float, data: Dataset | None = None) -> TrainState:
+    """One member trained alone (no vmap): the reference a sweep slice must equal."""
+    setup = build_setup(config, data)
+    init_key, train_key = member_keys(seed)
+    state = init_state(setup.model, setup.optimizer, init_key, setup.data)
+    hyper = {k: v[0] for k, v in sweep_hyper([beta], config.objective).items()}
+    chunk = jax.jit(setup.train_chunk)
+    data = Dataset(jnp.asarray(setup.data.x), jnp.asarray(setup.data.y))
+    for _ in range(config.training.num_steps // config.training.log_every):
+        state, _ = chunk(state, data, train_key, hyper)
+    return state

@@ -1,0 +1,186 @@
+"""The beta x seed sweep: one jit-compiled, doubly vmapped training function for all members.
+
+Layout of every array in a sweep: [S, H, ...] with S seeds (outer vmap) and H
+hyperparameter settings (inner vmap, the betas). All H members of a seed share their
+initial parameters and their minibatch/noise keys (common random numbers), so their
+differences are due to beta alone. Because the minibatch is the same for every beta of a
+seed, XLA computes the shared-input products as one wide product across those members.
+"""
+
+import dataclasses
+import math
+import time
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from absl import logging
+
+from cvae_jax import checks
+from cvae_jax.config import ON_NONFINITE
+from cvae_jax.core.objectives import DEFAULT_HYPER
+from cvae_jax.data.dataset import Dataset
+from cvae_jax.errors import ConfigError, DivergenceError
+from cvae_jax.training.layout import SweepChunk
+from cvae_jax.training.step import TrainState, init_state, member_keys
+
+
+def sweep_hyper(betas, objective_config=None) -> dict:
+    """Per-member hyperparameters [H]: the swept betas and the objective's other scalars."""
+    betas = checks.betas(np.atleast_1d(betas))
+    hyper = {"beta": jnp.asarray(betas)}
+    for name, default in DEFAULT_HYPER.items():
+        if name != "beta":
+            value = objective_config[name] if objective_config is not None else default
+            value = checks.non_negative(f"objective.{name}", value)
+            hyper[name] = jnp.full(betas.shape, value, jnp.float32)
+    return hyper
+
+
+def make_sweep_chunk(train_chunk, group_size=None, max_members_per_call=0, devices=None):
+    """jit(vmap_seeds(vmap_betas(train_chunk))) in effect; the sweep state is donated.
+
+    Members run in cache-sized groups, in calls that fit device memory, sharded over
+    `devices` (default all); see `layout.SweepChunk` for the arguments.
+    """
+    return SweepChunk(train_chunk, group_size, max_members_per_call, devices)
+
+
+def sweep_chunk_from_config(train_chunk, sweep_config):
+    """`make_sweep_chunk` with the layout keys of a `sweep` config section (0 means auto)."""
+    group_size = sweep_config.get("group_size", 0)
+    cap = sweep_config.get("max_members_per_call", 0)
+    num_devices = sweep_config.get("num_devices", 0)
+    if num_devices > len(jax.devices()):
+        raise ConfigError(
+            f"sweep.num_devices={num_devices} but only {len(jax.devices())} devices are visible."
+        )
+    devices = jax.devices()[:num_devices] if num_devices else None
+    return make_sweep_chunk(train_chunk, group_size or None, cap, devices)
+
+
+def make_plain_sweep_chunk(train_chunk):
+    """The reference layout: one vmap over every member, one device (tests, benchmarks)."""
+    over_betas = jax.vmap(train_chunk, in_axes=(0, None, None, 0))
+    over_seeds = jax.vmap(over_betas, in_axes=(0, None, 0, None))
+    return jax.jit(over_seeds, donate_argnums=0)
+
+
+def init_sweep(model, optimizer, seeds, num_hyper: int, example: Dataset):
+    """Initial state [S, H, ...] (each seed's init copied across its H members) and train keys [S]."""
+    init_keys, train_keys = jax.vmap(member_keys)(jnp.asarray(seeds, jnp.uint32))
+    init = jax.vmap(partial(init_state, model, optimizer), in_axes=(0, None))
+    per_seed = jax.jit(init)(init_keys, Dataset(example.x[:1], example.y[:1]))
+    state = jax.tree.map(lambda a: jnp.repeat(a[:, None], num_hyper, axis=1), per_seed)
+    return state, train_keys
+
+
+def reported(value) -> float:
+    """The shortest decimal that rounds to the float32 actually used (0.01, not 0.00999999977)."""
+    return float(str(np.float32(value)))
+
+
+@dataclasses.dataclass
+class SweepResult:
+    state: TrainState  # leaves [S, H, ...]
+    seeds: np.ndarray  # [S]
+    hyper: dict  # name -> [H]
+    history: dict  # metric -> [num_chunks, S, H]; 'step' -> [num_chunks]
+    seconds: float  # wall time of the training loop, compilation included
+
+    def member_params(self, seed_index: int, hyper_index: int):
+        return jax.tree.map(lambda a: a[seed_index, hyper_index], self.state.params)
+
+    def rows(self) -> list[dict]:
+        """One row per (seed, beta) with the hyperparameters and the last chunk's metrics."""
+        diverged = np.asarray(self.state.diverged_at)
+        rows = []
+        for s, seed in enumerate(self.seeds):
+            for h in range(len(self.hyper["beta"])):
+                row = {"seed": int(seed), **{k: reported(v[h]) for k, v in self.hyper.items()}}
+                for name, values in self.history.items():
+                    if name != "step":
+                        row[f"final_{name}"] = float(values[-1, s, h])
+                row["diverged_at"] = int(diverged[s, h])
+                rows.append(row)
+        return rows
+
+
+def run_sweep(
+    sweep_chunk, state, train_keys, data: Dataset, hyper, seeds, num_steps, chunk_steps,
+    on_nonfinite: str = "freeze", on_chunk=None,
+):  # fmt: skip
+    """Runs `sweep_chunk` until every member has taken `num_steps` steps, logging progress.
+
+    `state` may come from a checkpoint: training continues from its step counter.
+    on_nonfinite: 'freeze' keeps training the healthy members and reports diverged ones;
+      'raise' stops with FloatingPointError at the first chunk in which a member diverged.
+    on_chunk: optional `on_chunk(state, metrics)` called after every chunk (checkpointing).
+    """
+    checks.choice("training.on_nonfinite", on_nonfinite, ON_NONFINITE)
+    checks.chunking(num_steps, chunk_steps)
+    members = math.prod(np.shape(state.step))
+    history, steps = [], []
+    data = Dataset(jnp.asarray(data.x), jnp.asarray(data.y))
+    start = time.perf_counter()
+    first_step = int(np.max(state.step))
+    while (done := int(np.max(state.step))) < num_steps:
+        state, metrics = sweep_chunk(state, data, train_keys, hyper)
+        metrics = jax.device_get(metrics)
+        history.append(metrics)
+        steps.append(done + chunk_steps)
+        _log_progress(done + chunk_steps, first_step, num_steps, members, start, metrics, state)
+        _report_divergence(state, seeds, hyper, done, on_nonfinite)
+        if on_chunk is not None:
+            on_chunk(state, metrics)
+    stacked = {k: np.stack([m[k] for m in history]) for k in history[0]} if history else {}
+    stacked["step"] = np.asarray(steps)
+    return SweepResult(
+        state, np.asarray(seeds), jax.device_get(hyper), stacked, time.perf_counter() - start
+    )
+
+
+def diverged_members(state, seeds, hyper) -> list[dict]:
+    """(seed, beta, step) of every member whose loss or gradient became non-finite."""
+    diverged_at = np.asarray(state.diverged_at)
+    betas = np.asarray(hyper["beta"])
+    return [
+        {"seed": int(seeds[s]), "beta": float(betas[h]), "step": int(diverged_at[s, h])}
+        for s, h in zip(*np.nonzero(diverged_at >= 0), strict=True)
+    ]
+
+
+def _report_divergence(state, seeds, hyper, chunk_start: int, on_nonfinite: str):
+    new = [m for m in diverged_members(state, seeds, hyper) if m["step"] >= chunk_start]
+    for m in new:
+        logging.warning(
+            "member seed=%d beta=%g diverged at step %d (non-finite loss or gradient); its "
+            "parameters are frozen at their last finite values, the other members train on.",
+            m["seed"], m["beta"], m["step"],
+        )  # fmt: skip
+    if new and on_nonfinite == "raise":
+        raise DivergenceError(
+            f"non-finite loss or gradient in {len(new)} member(s), first {new[0]}. Lower "
+            "training.learning_rate or beta, set training.grad_clip_norm, or set "
+            "training.on_nonfinite='freeze' to keep training the healthy members."
+        )
+
+
+def _finite_mean(values) -> float:
+    """Mean over the members still finite, so one diverged member does not hide the rest."""
+    values = np.asarray(values)
+    finite = values[np.isfinite(values)]
+    return float(finite.mean()) if finite.size else float("nan")
+
+
+def _log_progress(step, first_step, num_steps, members, start, metrics, state):
+    elapsed = time.perf_counter() - start
+    rate = (step - first_step) / max(elapsed, 1e-9)
+    eta = (num_steps - step) / max(rate, 1e-9)
+    diverged = int(np.sum(np.asarray(state.diverged_at) >= 0))
+    logging.info(
+        "step %d/%d | %d members | %.0f model-steps/s | ETA %.0fs | loss %.4g | rate %.4g | diverged %d",
+        step, num_steps, members, rate * members, eta,
+        _finite_mean(metrics["loss"]), _finite_mean(metrics["rate"]), diverged,
+    )  # fmt: skip
