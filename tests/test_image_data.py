@@ -51,7 +51,7 @@ def test_truncated_idx_names_file_and_sizes(tmp_path):
     files.write_idx(str(path), np.zeros((3, 28, 28), np.uint8))
     path.write_bytes(path.read_bytes()[:-10])
     with pytest.raises(
-        ValueError, match=r"train-images-idx3-ubyte: header says shape \(3, 28, 28\)"
+        DataError, match=r"train-images-idx3-ubyte: header says shape \(3, 28, 28\)"
     ):
         files.read_idx(str(path))
 
@@ -59,26 +59,31 @@ def test_truncated_idx_names_file_and_sizes(tmp_path):
 def test_bad_magic_and_wrong_rank_are_named(tmp_path):
     bad = tmp_path / "junk"
     bad.write_bytes(b"PK\x03\x04 not idx")
-    with pytest.raises(ValueError, match=r"junk: not an IDX file.*got 504b0304"):
+    with pytest.raises(DataError, match=r"junk: not an IDX file.*got 504b0304"):
         files.read_idx(str(bad))
     labels = tmp_path / "labels"
     files.write_idx(str(labels), np.zeros(5, np.uint8))
-    with pytest.raises(ValueError, match="expected an IDX file with 3 dimension"):
+    with pytest.raises(DataError, match="expected an IDX file with 3 dimension"):
         files.read_idx(str(labels), ndim=3)
     broken_gz = tmp_path / "x.gz"
     broken_gz.write_bytes(b"\x1f\x8b\x08garbage")
-    with pytest.raises(ValueError, match=r"x.gz: could not be read"):
+    with pytest.raises(DataError, match=r"x.gz: could not be read"):
         files.read_idx(str(broken_gz))
+    truncated_gz = tmp_path / "t.gz"  # a real gzipped IDX file cut in half
+    files.write_idx(str(truncated_gz), np.arange(4000, dtype=np.uint8).reshape(40, 10, 10))
+    truncated_gz.write_bytes(truncated_gz.read_bytes()[: truncated_gz.stat().st_size // 2])
+    with pytest.raises(DataError, match=r"t.gz: could not be read as a \(gzipped\) IDX file"):
+        files.read_idx(str(truncated_gz))
 
 
 def test_missing_files_and_count_mismatch(tmp_path):
-    with pytest.raises(FileNotFoundError, match="no train-images-idx3-ubyte"):
+    with pytest.raises(DataError, match="no train-images-idx3-ubyte"):
         images.load_mnist_format(str(tmp_path))
-    with pytest.raises(ValueError, match="data.path is empty"):
+    with pytest.raises(DataError, match="data.path is empty"):
         images.load_mnist_format("")
     _write_mnist_dir(tmp_path)
     files.write_idx(str(tmp_path / "train-labels-idx1-ubyte"), np.zeros(11, np.uint8))
-    with pytest.raises(ValueError, match="holds 12 images but .*train-labels-idx1-ubyte holds 11"):
+    with pytest.raises(DataError, match="holds 12 images but .*train-labels-idx1-ubyte holds 11"):
         images.load_mnist_format(str(tmp_path))
 
 
@@ -100,10 +105,10 @@ def test_npz_with_x_y_is_split_and_float_range_checked(tmp_path):
     splits = images.load_splits(_mnist_config(tmp_path / "d.npz"))
     assert splits.train.x.shape == (40, 64) and splits.test.x.shape == (10, 64)
     np.savez(tmp_path / "bad.npz", x=x.astype(np.float32), y=np.arange(50))
-    with pytest.raises(ValueError, match=r"bad.npz: float pixels must lie in \[0, 1\]"):
+    with pytest.raises(DataError, match=r"bad.npz: float pixels must lie in \[0, 1\]"):
         images.load_splits(_mnist_config(tmp_path / "bad.npz"))
     np.savez(tmp_path / "keys.npz", images=x)
-    with pytest.raises(ValueError, match=r"expected arrays 'x' and 'y'.*found \['images'\]"):
+    with pytest.raises(DataError, match=r"expected arrays 'x' and 'y'.*found \['images'\]"):
         images.load_splits(_mnist_config(tmp_path / "keys.npz"))
 
 
@@ -127,7 +132,7 @@ def test_threshold_binarisation_and_bad_option(tmp_path):
     splits = images.load_splits(config)
     assert set(np.unique(splits.train.x)) == {0.0, 1.0}
     config.binarize = "sometimes"
-    with pytest.raises(ValueError, match="data.binarize='sometimes'"):
+    with pytest.raises(ConfigError, match="data.binarize: Unknown binarize .sometimes."):
         images.load_splits(config)
 
 
@@ -143,5 +148,5 @@ def test_quadrant_masks_split_and_reassemble(num_observed, count):
     split = quadrant_data.observed_split(images, mask)
     assert split.y.shape == (5, count) and split.x.shape == (5, 64 - count)
     np.testing.assert_array_equal(quadrant_data.assemble(split.y, split.x, mask), images)
-    with pytest.raises(ValueError, match="1, 2 or 3 quadrants"):
+    with pytest.raises(ConfigError, match="1, 2 or 3 quadrants"):
         quadrant_data.observed_mask((8, 8), 4)

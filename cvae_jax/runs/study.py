@@ -42,8 +42,11 @@ class Study:
     report: Callable[[dict], list[str]] = lambda out: []
 
     def validate(self, config) -> None:
+        """The config and every variant's config (an unknown prior fails before training)."""
         config_lib.validate(config)
         self.check(config)
+        for v in self.variants(config):
+            config_lib.validate(v.config)
 
 
 def variant(config, name: str, value=None) -> Variant:
