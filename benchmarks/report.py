@@ -12,7 +12,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from cvae_jax.data import two_gaussians  # noqa: E402
+from cvae_jax.data.synthetic import two_gaussians  # noqa: E402
 
 
 def planned_mb(chunk) -> float:

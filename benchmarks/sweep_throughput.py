@@ -3,10 +3,10 @@ r"""Model-steps per second of a K-member sweep on the toy cVAE, against the mach
     python -m benchmarks.sweep_throughput --out=runs/bench            # ~3 min on 2 CPU cores
     python -m benchmarks.sweep_throughput --ks=1,64,1024,4096 --steps=200 --reps=5
 
-Toy: two-Gaussian data, batch 256, one hidden layer of 64, 2-D latent, Adam (configs/base.py).
+Toy: two-Gaussian data, batch 256, one hidden layer of 64, 2-D latent, Adam (cvae_jax.config.base_config).
 Rows per K (K members: K betas of one seed, or K seeds with --layout=seeds):
   sweep       the library's sweep chunk (cache-sized groups, shared step, sharded);
-  plain_vmap  jit(vmap(vmap(scan))) over all K members at once (the engine before issue 5);
+  plain_vmap  jit(vmap(vmap(scan))) over all K members at once (the engine before cache-sized groups);
   sequential  the same single-model jitted step called K times in sequence from Python.
 Prints a table; writes sweep_throughput.json and sweep_throughput.png to --out.
 --cpu_devices=N makes N XLA host devices (set before jax is imported); the sweep row is
@@ -38,11 +38,11 @@ import numpy as np  # noqa: E402
 from absl import app, flags, logging  # noqa: E402
 
 from benchmarks import machine, report  # noqa: E402
-from configs.base import base_config  # noqa: E402
-from cvae_jax import runner  # noqa: E402
+from cvae_jax.config import base_config  # noqa: E402
 from cvae_jax.data import sample_batch  # noqa: E402
-from cvae_jax.sweep import init_sweep, make_plain_sweep_chunk  # noqa: E402
-from cvae_jax.train import init_state, make_train_step, member_keys  # noqa: E402
+from cvae_jax.training import runner  # noqa: E402
+from cvae_jax.training.step import init_state, make_train_step, member_keys  # noqa: E402
+from cvae_jax.training.sweep import init_sweep, make_plain_sweep_chunk  # noqa: E402
 
 _KS = flags.DEFINE_list("ks", ["1", "8", "64", "256", "1024"], "Sweep sizes K.")
 _STEPS = flags.DEFINE_integer("steps", 100, "Training steps per compiled call.")
@@ -89,7 +89,7 @@ def time_chunk(setup, compile_fn) -> dict:
 
 
 def single_step(setup, batch_size: int):
-    """The scan body of `train.make_train_chunk` for one model: draw a batch, take a step."""
+    """The scan body of `training.step.make_train_chunk` for one model: draw a batch, take a step."""
     train_step = make_train_step(setup.model, setup.optimizer)
 
     def step(state, data, train_key, hyper):

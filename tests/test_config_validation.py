@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 
 from configs import gaussian_mean as gaussian_mean_config
-from cvae_jax.config import base_config
-from cvae_jax.config import validate
+from cvae_jax.config import base_config, validate
 from cvae_jax.data import DATASETS, load_dataset
 from cvae_jax.errors import ConfigError, DataError
 from cvae_jax.training import runner
@@ -64,7 +63,9 @@ def test_keys_and_names_come_from_the_registries_and_top_level_keys_pass(monkeyp
     with pytest.raises(ConfigError, match="Unknown config key data.radius"):
         validate(config)
     _set(config, "data.name", "rings")
-    with pytest.raises(ConfigError, match=r"data.name: Unknown name .rings.; choose one of .*two_gaussians"):
+    with pytest.raises(
+        ConfigError, match=r"data.name: Unknown name .rings.; choose one of .*two_gaussians"
+    ):
         validate(config)
     monkeypatch.setattr(DATASETS, "_entries", dict(DATASETS._entries))  # undone after the test
     DATASETS.register("rings", config_keys=("radius",))(lambda data_config: None)

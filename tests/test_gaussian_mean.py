@@ -1,4 +1,4 @@
-"""Seed 001: training recovers the analytic optimum theta*, phi* of the Gaussian unknown-mean cVAE."""
+"""Le (2018): training recovers the analytic optimum theta*, phi* of the Gaussian unknown-mean cVAE."""
 
 import json
 import math

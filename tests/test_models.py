@@ -5,8 +5,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from cvae_jax.config import base_config
 from cvae_jax import models
+from cvae_jax.config import base_config
 from cvae_jax.data import Dataset
 
 X = jax.random.normal(jax.random.key(0), (5, 3))

@@ -92,8 +92,6 @@ def idx_pair(directory: str, prefix: str) -> tuple[np.ndarray, np.ndarray]:
     return images, labels
 
 
-
-
 def read_npz(path: str, expected: str) -> dict[str, np.ndarray]:
     """Every array of an .npz file; `expected` describes its contents for the messages."""
     if not path:
@@ -117,7 +115,9 @@ def load_npz_xy(data_config) -> Splits:
     arrays = read_npz(path, NPZ_XY)
     missing = [name for name in ("x", "y") if name not in arrays]
     if missing:
-        raise DataError(f"{path} lacks array(s) {missing}; found {sorted(arrays)}; expected {NPZ_XY}.")
+        raise DataError(
+            f"{path} lacks array(s) {missing}; found {sorted(arrays)}; expected {NPZ_XY}."
+        )
     x, y = arrays["x"], arrays["y"]
     x = x.reshape(len(x), -1).astype(np.float32) if x.ndim > 2 else x.astype(np.float32)
     try:

@@ -44,8 +44,6 @@ def gaussian_unknown_mean(
     return Dataset(x.astype(np.float32), c.astype(np.float32))
 
 
-
-
 @DATASETS.register("two_gaussians")
 def _load_two_gaussians(data_config) -> Splits:
     return Splits(two_gaussians(data_config.seed, data_config.num_examples), None)
@@ -53,4 +51,6 @@ def _load_two_gaussians(data_config) -> Splits:
 
 @DATASETS.register("gaussian_mean", config_keys=("mu0", "sigma0", "sigma", "c_std"))
 def _load_gaussian_mean(d) -> Splits:
-    return Splits(gaussian_unknown_mean(d.seed, d.num_examples, d.mu0, d.sigma0, d.sigma, d.c_std), None)
+    return Splits(
+        gaussian_unknown_mean(d.seed, d.num_examples, d.mu0, d.sigma0, d.sigma, d.c_std), None
+    )

@@ -56,8 +56,6 @@ class CVAE(nn.Module):
         }
 
 
-
-
 class BinarizedCVAE(CVAE):
     """Trains on x ~ Bernoulli(pixels) drawn afresh each step (dynamic binarisation).
 

@@ -16,7 +16,7 @@ from cvae_jax.models.registry import PRIORS
 
 
 class StandardPrior(nn.Module):
-    """p(z) = N(0, I): z independent of y (seed 000 eq. 6)."""
+    """p(z) = N(0, I): z independent of y (Beckham eq. 6)."""
 
     latent_dim: int
 
@@ -26,7 +26,7 @@ class StandardPrior(nn.Module):
 
 
 class FixedConditionalPrior(nn.Module):
-    """p(z | y) = N(means[y], diag(exp(log_vars[y]))), chosen a priori (seed 000 sec. 3.2)."""
+    """p(z | y) = N(means[y], diag(exp(log_vars[y]))), chosen a priori (Beckham sec. 3.2)."""
 
     means: Sequence[Sequence[float]]
     log_vars: Sequence[Sequence[float]]
@@ -52,7 +52,7 @@ class LearnedConditionalPrior(nn.Module):
 
 
 class PriorNetwork(nn.Module):
-    """p_theta(z | c): an MLP from a conditioning input to a Gaussian (seed 003)."""
+    """p_theta(z | c): an MLP from a conditioning input to a Gaussian (Sohn et al. 2015)."""
 
     latent_dim: int
     hidden: Sequence[int] = (64,)
@@ -64,8 +64,6 @@ class PriorNetwork(nn.Module):
         return nn.Dense(self.latent_dim, name="mean")(h), nn.Dense(self.latent_dim, name="log_var")(
             h
         )
-
-
 
 
 @PRIORS.register("standard")

@@ -42,17 +42,51 @@ def run_study(study: Study, config, path: str, overwrite: bool = False) -> dict:
     return out
 
 
+def _fail(message: str, exit_code: int) -> None:
+    sys.stderr.write(f"error: {' '.join(message.split())}\n")  # one line
+    sys.exit(exit_code)
+
+
+def _innermost_message(error: BaseException) -> str:
+    """The text of an error, unwrapped from the KeyError/AttributeError chains of ConfigDict;
+    of a message that embeds a traceback (a config file that raised) only its last line."""
+    while error.args and isinstance(error.args[0], BaseException):
+        error = error.args[0]
+    text = str(error.args[0]) if error.args else str(error)
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if len(lines) > 1 and ("Traceback" in text or isinstance(error, OSError)):
+        return lines[-1]
+    return " ".join(lines)
+
+
+def parse_flags(argv):
+    """absl's flag parsing, with a bad --config file, argument or override shown as one line.
+
+    ml_collections raises plain AttributeError/KeyError/TypeError/ValueError for a misspelt
+    or ill-typed `--config.key=value` while the flags are parsed, before any of our code runs.
+    """
+    try:
+        return flags.FLAGS(argv)
+    except CvaeError as e:
+        _fail(str(e), e.exit_code)
+    except (flags.Error, AttributeError, KeyError, OSError, TypeError, ValueError) as e:
+        _fail(f"bad command line: {_innermost_message(e)}", 2)
+
+
 def run(study: Study, default_config: str) -> None:
     """Defines the flags and runs `study` from the command line."""
     config, path, overwrite = define_flags(default_config)
 
     def main(argv):
         if len(argv) > 1:
-            raise app.UsageError(f"unexpected arguments {argv[1:]}; every option is a --flag.")
+            _fail(f"unexpected arguments {argv[1:]}; every option is a --flag (--config...).", 2)
+        try:
+            config.value.keys()  # a --config file that failed to load raises OSError here
+        except OSError as e:
+            _fail(f"bad --config: {_innermost_message(e)}", 2)
         try:
             run_study(study, config.value, path.value, overwrite.value)
         except CvaeError as e:
-            sys.stderr.write(f"error: {e}\n")
-            sys.exit(e.exit_code)
+            _fail(str(e), e.exit_code)
 
-    app.run(main)
+    app.run(main, flags_parser=parse_flags)

@@ -74,7 +74,9 @@ def _claim(workdir: str) -> None:
             "write to."
         ) from e
     if not os.access(workdir, os.W_OK | os.X_OK):
-        raise WorkdirError(f"--workdir={workdir} is not writable; pass a directory you can write to.")
+        raise WorkdirError(
+            f"--workdir={workdir} is not writable; pass a directory you can write to."
+        )
 
 
 def _read_config(path: str) -> dict:

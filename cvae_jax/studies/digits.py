@@ -87,7 +87,9 @@ def run(config, workdir: str) -> dict:
     rows, timings = [], {}
     variants = prior_variants(config)
     for variant, setup, sweep in train_variants(variants, workdir, lambda v: splits.train):
-        variant_rows, evaluated, eval_seconds = evaluate(variant.config, setup, sweep, splits, classify)
+        variant_rows, evaluated, eval_seconds = evaluate(
+            variant.config, setup, sweep, splits, classify
+        )
         rows += variant_rows
         timings[variant.name] = {"train_seconds": sweep.seconds, "eval_seconds": eval_seconds}
         logging.info(

@@ -19,8 +19,12 @@ def variants(config):
 def learned_parameters(sweep) -> dict[str, np.ndarray]:
     """The seven scalars of every member, name -> [S, H]."""
     S, H = np.shape(sweep.state.step)
-    per_member = [[linear.le_parameters(sweep.member_params(s, h)) for h in range(H)] for s in range(S)]
-    return {name: np.array([[m[name] for m in row] for row in per_member]) for name in per_member[0][0]}
+    per_member = [
+        [linear.le_parameters(sweep.member_params(s, h)) for h in range(H)] for s in range(S)
+    ]
+    return {
+        name: np.array([[m[name] for m in row] for row in per_member]) for name in per_member[0][0]
+    }
 
 
 def run(config, workdir: str) -> dict:

@@ -24,7 +24,7 @@ from cvae_jax.errors import ConfigError
 from cvae_jax.evaluation import estimators
 from cvae_jax.evaluation.rows import member_rows
 from cvae_jax.runs import results
-from cvae_jax.runs.study import Study, variant, train_variants
+from cvae_jax.runs.study import Study, train_variants, variant
 from cvae_jax.studies import image_plots
 from cvae_jax.training import supervised
 
@@ -159,16 +159,27 @@ def run(config, workdir: str) -> dict:
     for v, setup, sweep in train_variants(quadrant_variants(config), workdir, data_for):
         setting = settings[v.name]
         eval_start = time.perf_counter()
-        evaluated = evaluate_cvae(setup.model, sweep.state.params, setting.cvae_test, config.evaluation)
+        evaluated = evaluate_cvae(
+            setup.model, sweep.state.params, setting.cvae_test, config.evaluation
+        )
         eval_seconds = time.perf_counter() - eval_start
-        setting_rows = [setting.baseline_row, *cvae_rows(config, setting, sweep, evaluated, eval_seconds)]
+        setting_rows = [
+            setting.baseline_row,
+            *cvae_rows(config, setting, sweep, evaluated, eval_seconds),
+        ]
         logging.info("%s observed: %s", v.name, [(r["model"], r["nll"]) for r in setting_rows])
         rows += setting_rows
         panels[v.value] = figure_panel(config, setting, evaluated)
     table = nll_table(rows)
-    image_plots.completion_grids(os.path.join(workdir, "completions.png"), panels, splits.image_shape)
+    image_plots.completion_grids(
+        os.path.join(workdir, "completions.png"), panels, splits.image_shape
+    )
     summary = {
-        "data": {"name": config.data.name, "path": config.data.path, "image_shape": list(splits.image_shape)},
+        "data": {
+            "name": config.data.name,
+            "path": config.data.path,
+            "image_shape": list(splits.image_shape),
+        },
         "nll_table_markdown": table,
         "total_seconds": time.perf_counter() - start,
     }

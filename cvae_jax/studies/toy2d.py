@@ -9,7 +9,6 @@ import os
 import jax
 import jax.numpy as jnp
 import numpy as np
-from absl import logging
 
 from cvae_jax.data.dataset import Dataset
 from cvae_jax.data.synthetic import TOY_VARIANCE, toy_bayes_label, toy_log_density, two_gaussians

@@ -1,6 +1,6 @@
 """Checkpoints of a whole sweep with orbax: save every N steps, keep the newest few, resume.
 
-Layout: `<workdir>/checkpoints/<step>/` with three items:
+Layout: `<directory>/<step>/` (a study uses `<workdir>/checkpoints/<variant>/`), three items:
   state    the TrainState [S, H, ...]: parameters, optimiser states, step, diverged_at;
   history  the per-chunk metrics so far (metric -> [chunks, S, H], 'step' -> [chunks]),
            so a resumed run returns the same history as an uninterrupted one;
@@ -11,7 +11,7 @@ fold_in(train_key(seed), t), so the step counter is the whole data and PRNG posi
 Orbax writes a checkpoint into `<step>.orbax-checkpoint-tmp-*` and renames it when complete,
 so a process killed while saving leaves only a temporary directory, which is ignored and
 deleted. A complete checkpoint that fails to load or whose digest does not match is moved to
-`<workdir>/checkpoints_corrupt/` and the previous one is tried; a warning says so.
+`<directory>_corrupt/` and the previous one is tried; a warning says so.
 """
 
 import hashlib

@@ -22,7 +22,7 @@ from cvae_jax.training import sharding
 from cvae_jax.training.sharding import device_memory_bytes
 from cvae_jax.training.step import TrainState
 
-CPU_GROUP_SIZE = 16  # members per group on CPU (32 is as fast; see the README benchmark)
+CPU_GROUP_SIZE = 16  # members per group on CPU (32 is as fast; see docs/performance.md)
 MEMORY_FRACTION = 0.6  # of device memory a call may plan to use
 
 

@@ -32,6 +32,7 @@ from cvae_jax.training.sweep import (
     sweep_hyper,
 )
 
+
 @dataclasses.dataclass
 class Setup:
     """Everything a sweep is made of, built once from a config."""
@@ -66,7 +67,9 @@ def build_setup(config, data: Dataset | None = None) -> Setup:
 
 
 def train_sweep(
-    config, data: Dataset | None = None, checkpoint_dir: str | None = None,
+    config,
+    data: Dataset | None = None,
+    checkpoint_dir: str | None = None,
     hooks: checkpoint.Hooks | None = None,
 ) -> tuple[Setup, SweepResult]:
     """Trains every (seed, beta) member of `config.sweep` in one compiled function.

@@ -1,0 +1,97 @@
+"""Every launcher turns bad input into one line naming the problem and the fix: no traceback,
+a non-zero exit code (2 for the config, 1 for data and workdir), nothing written beyond
+config.json. The launchers run as real processes, several at a time."""
+
+import os
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from cvae_jax.data import files
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _bad_inputs(tmp):
+    """(launcher, extra flags, exit code, message regex) for inputs a new user gets wrong."""
+    mismatch, truncated = tmp / "mismatch", tmp / "truncated"
+    mismatch.mkdir()
+    truncated.mkdir()
+    files.write_idx(str(mismatch / "train-images-idx3-ubyte"), np.zeros((12, 28, 28), np.uint8))
+    files.write_idx(str(mismatch / "train-labels-idx1-ubyte"), np.zeros(11, np.uint8))
+    images = truncated / "train-images-idx3-ubyte.gz"
+    files.write_idx(str(images), np.arange(50 * 784).reshape(50, 28, 28).astype(np.uint8))
+    images.write_bytes(images.read_bytes()[: images.stat().st_size // 2])
+    files.write_idx(str(truncated / "train-labels-idx1-ubyte.gz"), np.zeros(50, np.uint8))
+    np.savez(tmp / "labels.npz", x=np.zeros((50, 8, 8), np.uint8), y=np.arange(50))
+    (tmp / "a_file").write_text("not a directory")
+    mnist = ["--config.data.name=mnist", "--config.data.path="]
+    return {
+        "batch": ("toy2d", ["--config.training.batch_size=100000"], 2,
+                  r"training.batch_size=100000 exceeds the 1000 training examples"),
+        "prior": ("toy2d", ["--config.variants=('standard','vampprior')"], 2,
+                  r"model.prior: Unknown prior 'vampprior'; choose one of standard"),
+        "own_data": ("toy2d", ["--config.data.name=npz", f"--config.data.path={tmp}/F.npz"], 2,
+                     r"needs data.name='two_gaussians'"),
+        "typo": ("toy2d", ["--config.training.learning_rte=0.1"], 2,
+                 r'Did you mean "learning_rate" instead of "learning_rte"\?'),
+        "config_arg": ("toy2d:big", [], 2, r"Unknown config argument 'big'; use '' or 'smoke'"),
+        "missing_dir": ("digits", [mnist[0], mnist[1] + f"{tmp}/nowhere"], 1,
+                        r"nowhere is neither a directory nor an .npz file"),
+        "count_mismatch": ("digits", [mnist[0], mnist[1] + str(mismatch)], 1,
+                           r"holds 12 images but .*holds 11 labels; they must match"),
+        "truncated_gz": ("digits", [mnist[0], mnist[1] + str(truncated)], 1,
+                         r"train-images-idx3-ubyte.gz: could not be read as a \(gzipped\) IDX"),
+        "labels": ("digits", [mnist[0], mnist[1] + f"{tmp}/labels.npz"], 1,
+                   r"labels must lie in \[0, 9\] for num_classes=10; found range \[0, 49\]"),
+        "quadrants": ("quadrants", ["--config.variants=(1,5)"], 2,
+                      r"5 observed quadrants is not possible; use numbers among 1, 2, 3"),
+        "sigma": ("gaussian_mean", ["--config.sigma=-1.0"], 2,
+                  r"data.sigma=-1.0 is not allowed; it must be a standard deviation > 0"),
+        "workdir_file": ("gaussian_mean", [f"--workdir={tmp}/a_file"], 1,
+                         r"a_file is a file; pass a directory"),
+    }  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def outcomes(tmp_path_factory):
+    """Starts every bad launch at once (most of each is importing jax), then collects them."""
+    tmp = tmp_path_factory.mktemp("bad_inputs")
+    specs, procs = _bad_inputs(tmp), {}
+    for case, (launcher, extra, _, _) in specs.items():
+        name, _, arg = launcher.partition(":")
+        config = f"--config=configs/{name}.py:{arg or 'smoke'}"
+        cmd = [sys.executable, "-m", f"experiments.{name}", config, f"--workdir={tmp}/{case}"]
+        procs[case] = subprocess.Popen(
+            cmd + extra, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+    results = {case: (p.wait(timeout=300), p.stderr.read()) for case, p in procs.items()}
+    return tmp, specs, results
+
+
+CASES = [
+    "batch", "prior", "own_data", "typo", "config_arg", "missing_dir", "count_mismatch",
+    "truncated_gz", "labels", "quadrants", "sigma", "workdir_file",
+]  # fmt: skip
+
+
+def test_every_case_is_checked(outcomes):
+    assert sorted(outcomes[1]) == sorted(CASES)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_bad_input_is_one_line_without_traceback(outcomes, case):
+    tmp, specs, results = outcomes
+    _, _, exit_code, message = specs[case]
+    returncode, stderr = results[case]
+    errors = [line for line in stderr.splitlines() if line.startswith("error: ")]
+    assert returncode == exit_code, stderr[-2000:]
+    assert len(errors) == 1 and stderr.rstrip().endswith(errors[0]), stderr[-2000:]
+    assert "Traceback" not in stderr
+    assert re.search(message, errors[0]), errors[0]
+    workdir = tmp / case
+    written = sorted(os.listdir(workdir)) if workdir.is_dir() else []
+    assert written in ([], ["config.json"]), written  # no results, no checkpoints
