@@ -72,18 +72,19 @@ def test_recognition_iwae_is_exact_with_the_exact_posterior():
 
 def test_digits_smoke_writes_metrics_and_figures(tmp_path):
     config = digits_config.get_config("smoke")
-    config.priors = ("standard", "learned_conditional")  # one of each family, to keep CI short
+    config.variants = ("standard", "learned_conditional")  # one of each family, to keep CI short
     out = digits.run(config, str(tmp_path))
     names = {p.name for p in tmp_path.iterdir()}
-    for prior in config.priors:
+    for prior in config.variants:
         assert {
             f"samples_{prior}.png",
             f"swaps_{prior}.png",
             f"reconstructions_{prior}.png",
         } <= names
     assert {"metrics.json", "metrics.csv", "config.json", "metrics_vs_beta.png"} <= names
-    rows = json.loads((tmp_path / "metrics.json").read_text())["members"]
-    assert len(rows) == len(config.priors) * len(config.sweep.betas) == len(out["members"])
+    rows = json.loads((tmp_path / "metrics.json").read_text())
+    assert len(rows) == len(config.variants) * len(config.sweep.betas) == len(out["rows"])
+    assert [r["variant"] for r in rows] == [p for p in config.variants for _ in config.sweep.betas]
     for row in rows:
         assert row["test_iwae"] >= row["test_elbo"] - 0.05  # IWAE tightens the ELBO
         assert 0 <= row["conditional_accuracy"] <= 1 and 0 <= row["swap_accuracy"] <= 1
@@ -106,13 +107,18 @@ def test_quadrants_smoke_writes_table_and_figures(tmp_path):
     } <= names
     rows = out["rows"]
     assert {(r["observed_quadrants"], r["model"]) for r in rows} == {
-        (q, m) for q in config.observed_quadrants for m in ("baseline", "cvae")
+        (q, m) for q in config.variants for m in ("baseline", "cvae")
     }
     nll = {(r["observed_quadrants"], r["model"]): r["nll"] for r in rows}
     assert all(v > 0 for v in nll.values())  # binary pixels: -log p(x|c) > 0
     # More observed pixels leave fewer (and easier) pixels to predict.
     assert nll[(3, "baseline")] < nll[(1, "baseline")] and nll[(3, "cvae")] < nll[(1, "cvae")]
     assert "| 1 |" in (tmp_path / "nll_table.md").read_text()
+    # Strict JSON: the baseline has no beta, written as null (never a NaN literal).
+    text = (tmp_path / "metrics.json").read_text()
+    assert "NaN" not in text and "Infinity" not in text
+    written = json.loads(text)
+    assert [r["beta"] for r in written if r["model"] == "baseline"] == [None, None]
 
 
 @pytest.mark.parametrize("feed", [True, False])

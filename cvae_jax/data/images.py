@@ -37,20 +37,8 @@ def scale_pixels(images: np.ndarray, source: str) -> np.ndarray:
 
 def _dataset(images, labels, source: str) -> Dataset:
     images = np.asarray(images)
-    if images.ndim == 2:  # flat; must be square
-        side = int(round(np.sqrt(images.shape[1])))
-        images = images.reshape(-1, side, side)
-    if images.ndim != 3 or images.shape[1] != images.shape[2]:
-        raise DataError(f"{source}: expected square images [N, H, W]; got {images.shape}.")
-    labels = np.asarray(labels).reshape(-1).astype(np.int32)
-    x = scale_pixels(images, source).reshape(images.shape[0], -1)
-    return Dataset(x, labels)
-
-
-def _dataset(images, labels, source: str) -> Dataset:
-    images = np.asarray(images)
-    if images.ndim == 2:  # flat; must be square
-        side = int(round(np.sqrt(images.shape[1])))
+    side = int(round(np.sqrt(images.shape[1]))) if images.ndim == 2 else 0
+    if images.ndim == 2 and side * side == images.shape[1]:  # flat square images
         images = images.reshape(-1, side, side)
     if images.ndim != 3 or images.shape[1] != images.shape[2]:
         raise DataError(f"{source}: expected square images [N, H, W]; got {images.shape}.")
