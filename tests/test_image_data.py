@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from cvae_jax import data
-from cvae_jax.data import files, images
+from cvae_jax.data import files
+from cvae_jax.data import images as image_data
 from cvae_jax.data import quadrants as quadrant_data
 from cvae_jax.errors import ConfigError, DataError
 
@@ -78,13 +79,13 @@ def test_bad_magic_and_wrong_rank_are_named(tmp_path):
 
 def test_missing_files_and_count_mismatch(tmp_path):
     with pytest.raises(DataError, match="no train-images-idx3-ubyte"):
-        images.load_mnist_format(str(tmp_path))
+        image_data.load_mnist_format(str(tmp_path))
     with pytest.raises(DataError, match="data.path is empty"):
-        images.load_mnist_format("")
+        image_data.load_mnist_format("")
     _write_mnist_dir(tmp_path)
     files.write_idx(str(tmp_path / "train-labels-idx1-ubyte"), np.zeros(11, np.uint8))
     with pytest.raises(DataError, match="holds 12 images but .*train-labels-idx1-ubyte holds 11"):
-        images.load_mnist_format(str(tmp_path))
+        image_data.load_mnist_format(str(tmp_path))
 
 
 @pytest.mark.parametrize("gz", [False, True])
@@ -94,7 +95,7 @@ def test_mnist_directory_loads_scaled_with_official_split(tmp_path, gz):
     images, labels = arrays["train"]
     np.testing.assert_allclose(splits.x, images.reshape(12, -1) / 255.0, rtol=1e-6)
     np.testing.assert_array_equal(splits.y, labels)
-    full = images.load_splits(_mnist_config(tmp_path))
+    full = data.load_splits(_mnist_config(tmp_path))
     assert full.test.x.shape == (5, 784) and full.image_shape == (28, 28)
     assert full.train.x.dtype == np.float32 and 0 <= full.train.x.min() <= full.train.x.max() <= 1
 
@@ -102,22 +103,22 @@ def test_mnist_directory_loads_scaled_with_official_split(tmp_path, gz):
 def test_npz_with_x_y_is_split_and_float_range_checked(tmp_path):
     x = np.random.default_rng(1).integers(0, 256, (50, 8, 8), dtype=np.uint8)
     np.savez(tmp_path / "d.npz", x=x, y=np.arange(50) % 10)
-    splits = images.load_splits(_mnist_config(tmp_path / "d.npz"))
+    splits = data.load_splits(_mnist_config(tmp_path / "d.npz"))
     assert splits.train.x.shape == (40, 64) and splits.test.x.shape == (10, 64)
     np.savez(tmp_path / "bad.npz", x=x.astype(np.float32), y=np.arange(50))
     with pytest.raises(DataError, match=r"bad.npz: float pixels must lie in \[0, 1\]"):
-        images.load_splits(_mnist_config(tmp_path / "bad.npz"))
+        data.load_splits(_mnist_config(tmp_path / "bad.npz"))
     np.savez(tmp_path / "keys.npz", images=x)
     with pytest.raises(DataError, match=r"expected arrays 'x' and 'y'.*found \['images'\]"):
-        images.load_splits(_mnist_config(tmp_path / "keys.npz"))
+        data.load_splits(_mnist_config(tmp_path / "keys.npz"))
 
 
 def test_digits_split_is_fixed_disjoint_and_scaled():
-    digits = images.sklearn_digits()
+    digits = image_data.sklearn_digits()
     assert digits.x.shape == (1797, 64) and digits.x.min() == 0 and digits.x.max() == 1
-    train, test = images.split(digits, 0.2, seed=3)
-    again, _ = images.split(digits, 0.2, seed=3)
-    other, _ = images.split(digits, 0.2, seed=4)
+    train, test = image_data.split(digits, 0.2, seed=3)
+    again, _ = image_data.split(digits, 0.2, seed=3)
+    other, _ = image_data.split(digits, 0.2, seed=4)
     assert train.x.shape[0] + test.x.shape[0] == 1797 and test.x.shape[0] == 359
     np.testing.assert_array_equal(train.x, again.x)
     assert not np.array_equal(train.x, other.x)
@@ -129,11 +130,11 @@ def test_digits_split_is_fixed_disjoint_and_scaled():
 def test_threshold_binarisation_and_bad_option(tmp_path):
     config = _mnist_config("")
     config.name, config.binarize = "digits", "threshold"
-    splits = images.load_splits(config)
+    splits = data.load_splits(config)
     assert set(np.unique(splits.train.x)) == {0.0, 1.0}
     config.binarize = "sometimes"
     with pytest.raises(ConfigError, match="data.binarize: Unknown binarize .sometimes."):
-        images.load_splits(config)
+        data.load_splits(config)
 
 
 @pytest.mark.parametrize("num_observed,count", [(1, 16), (2, 32), (3, 48)])
