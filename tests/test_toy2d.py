@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from configs import toy2d as toy2d_config
+from cvae_jax.runs import workdir
 from cvae_jax.studies import toy2d
 
 
@@ -38,6 +39,10 @@ def test_smoke_run_writes_metrics_summary_and_figures(tmp_path):
     assert standard[0.0]["recon_error"] < 0.1 < standard[1.0]["recon_error"]
     assert standard[0.0]["swap_accuracy"] < 0.5 < 0.9 < standard[1.0]["swap_accuracy"]
     assert standard[1.0]["mi_zy"] < 0.2 < 0.6 < standard[0.0]["mi_zy"]
+    # One checkpoint directory per variant; the finished multi-sweep study reports "done".
+    names = [v.name for v in toy2d.STUDY.variants(config)]
+    assert sorted(os.listdir(tmp_path / "checkpoints")) == sorted(names)
+    assert workdir.prepare(str(tmp_path), config, names) == "done"
 
 
 def _rows(values):
