@@ -244,6 +244,4 @@ def _check_cross_keys(config) -> None:
             f"training.checkpoint_every={t.checkpoint_every} must be a multiple of "
             f"training.log_every={t.log_every} (checkpoints are written between chunks), or 0."
         )
-    m = config.model
-    if m.kind != "gaussian_mean":  # Le's cVAE has a scalar latent whatever latent_dim says
-        checks.free_bits_groups(config.objective.free_bits_groups, m.latent_dim)
+    checks.free_bits_groups(config.objective.free_bits_groups, config.model.latent_dim)

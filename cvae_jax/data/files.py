@@ -99,9 +99,16 @@ def read_npz(path: str, expected: str) -> dict[str, np.ndarray]:
     if not os.path.isfile(path):
         raise DataError(f"data.path={path} does not exist; expected {expected}.")
     try:
-        with np.load(path, allow_pickle=False) as f:
+        loaded = np.load(path, allow_pickle=False)
+        if not isinstance(loaded, np.lib.npyio.NpzFile):
+            raise DataError(
+                f"{path} holds a single array, not an .npz archive; expected {expected}."
+            )
+        with loaded as f:
             return {name: f[name] for name in f.files}
     except (zipfile.BadZipFile, EOFError, OSError, ValueError) as e:
+        if isinstance(e, DataError):
+            raise
         raise DataError(
             f"{path} could not be read ({type(e).__name__}: {e}); is it truncated? "
             f"Expected {expected}."
