@@ -24,7 +24,7 @@ def get_config(arg: str = ""):
     # True: the cVAE's condition also holds the baseline's prediction (Sohn et al.). On the
     # 1,437 training digits the baseline memorises its training set, so the fed prediction
     # is far better in training than at test time and the cVAE learns to over-trust it
-    # (3 quadrants: 7.30 vs 4.65 nats for the baseline); off by default, see docs/images.md.
+    # (3 quadrants: 7.31 vs 4.65 nats for the baseline); off by default, see docs/images.md.
     config.feed_baseline = False
 
     config.baseline = ml_collections.ConfigDict()
