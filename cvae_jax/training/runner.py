@@ -78,7 +78,7 @@ def train_sweep(
     saves one every `training.checkpoint_every` steps and at the end, keeping the newest
     `training.checkpoints_to_keep`; the returned history then spans the whole run, restored
     chunks included. `hooks` are passed to the checkpointer (tests use them to crash it).
-    """  # fmt: skip
+    """
     setup = build_setup(config, data)
     state, train_keys = init_sweep(
         setup.model, setup.optimizer, setup.seeds, len(config.sweep.betas), setup.data
