@@ -14,7 +14,6 @@ study, which checks them itself.
 
 import hashlib
 import json
-import math
 
 import ml_collections
 import numpy as np
@@ -96,40 +95,6 @@ def base_config() -> ml_collections.ConfigDict:
     return config
 
 
-_POSITIVE_INT, _NON_NEGATIVE = "an integer >= 1", "a number >= 0"
-# key -> (predicate, what is allowed). Types are checked first, against base_config().
-RANGES = {
-    "data.num_examples": (lambda v: v >= 1, _POSITIVE_INT),
-    "data.num_classes": (lambda v: v >= 0, "an integer >= 0 (0: a continuous condition)"),
-    "model.latent_dim": (lambda v: v >= 1, _POSITIVE_INT),
-    "model.hidden": (lambda v: all(int(w) == w >= 1 for w in v), "a list of widths >= 1"),
-    "model.decoder_fixed_variance": (lambda v: v > 0, "a variance > 0"),
-    "objective.free_bits": (lambda v: v >= 0, _NON_NEGATIVE),
-    "objective.free_bits_groups": (lambda v: v >= 1, _POSITIVE_INT),
-    "objective.capacity": (lambda v: v >= 0, _NON_NEGATIVE),
-    "objective.capacity_gamma": (lambda v: v >= 0, _NON_NEGATIVE),
-    "objective.kl_warmup_steps": (lambda v: v >= 0, "an integer >= 0 (0: no warm-up)"),
-    "training.num_steps": (lambda v: v >= 1, _POSITIVE_INT),
-    "training.batch_size": (lambda v: v >= 1, _POSITIVE_INT),
-    "training.learning_rate": (lambda v: math.isfinite(v) and v > 0, "a finite number > 0"),
-    "training.grad_clip_norm": (lambda v: v >= 0, "a number >= 0 (0: no clipping)"),
-    "training.log_every": (lambda v: v >= 1, _POSITIVE_INT),
-    "training.checkpoint_every": (lambda v: v >= 0, "an integer >= 0 (0: every log_every)"),
-    "training.checkpoints_to_keep": (lambda v: v >= 1, _POSITIVE_INT),
-    "sweep.num_seeds": (lambda v: v >= 1, _POSITIVE_INT),
-    "sweep.seed": (lambda v: 0 <= v < 2**32 - 1, "an integer in [0, 2**32 - 1)"),
-    "sweep.group_size": (lambda v: v >= 0, "an integer >= 0 (0: automatic)"),
-    "sweep.max_members_per_call": (lambda v: v >= 0, "an integer >= 0 (0: automatic)"),
-    "sweep.num_devices": (lambda v: v >= 0, "an integer >= 0 (0: all devices)"),
-    # Physical constants of the Gaussian unknown-mean data (Le 2018).
-    "data.sigma": (lambda v: v > 0, "a standard deviation > 0"),
-    "data.sigma0": (lambda v: v > 0, "a standard deviation > 0"),
-    "data.c_std": (lambda v: v >= 0, _NON_NEGATIVE),
-    "data.test_fraction": (lambda v: 0 < v < 1, "a fraction in (0, 1)"),
-    "data.max_train_examples": (lambda v: v >= 0, "an integer >= 0 (0: all)"),
-}
-
-
 def _choices() -> dict[str, tuple[str, ...]]:
     return {
         "model.kind": MODELS.names(),
@@ -150,10 +115,10 @@ def validate(config) -> None:
             checks.choice(key, value, allowed)
     _check_keys(config)
     _check_types(config)
-    for key, (ok, allowed) in RANGES.items():
+    for key in checks.RANGES:
         value = _get(config, key)
-        if value is not None and not ok(value):
-            raise ConfigError(f"{key}={value!r} is not allowed; it must be {allowed}.")
+        if value is not None:
+            checks.in_range(key, value)
     checks.betas(config.sweep.betas)
     _check_cross_keys(config)
 

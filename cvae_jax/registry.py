@@ -34,9 +34,6 @@ class Registry:
     def names(self) -> tuple[str, ...]:
         return tuple(self._entries)
 
-    def __contains__(self, name) -> bool:
-        return name in self._entries
-
     def get(self, name: str) -> Entry:
         if name not in self._entries:
             what = self.key.split(".")[-1].replace("_", " ")

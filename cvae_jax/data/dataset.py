@@ -9,7 +9,8 @@ from typing import NamedTuple
 import jax
 import numpy as np
 
-from cvae_jax.errors import ConfigError, DataError
+from cvae_jax import checks
+from cvae_jax.errors import DataError
 
 
 class Dataset(NamedTuple):
@@ -56,8 +57,7 @@ class Splits(NamedTuple):
 
 def split(data: Dataset, test_fraction: float, seed: int) -> tuple[Dataset, Dataset]:
     """A random train/test split that depends only on `seed`."""
-    if not 0 < test_fraction < 1:
-        raise ConfigError(f"data.test_fraction must lie in (0, 1); got {test_fraction}.")
+    checks.in_range("data.test_fraction", test_fraction)
     order = np.random.default_rng(seed).permutation(data.x.shape[0])
     num_test = int(round(test_fraction * len(order)))
     test, train = order[:num_test], order[num_test:]

@@ -100,19 +100,15 @@ def read_npz(path: str, expected: str) -> dict[str, np.ndarray]:
         raise DataError(f"data.path={path} does not exist; expected {expected}.")
     try:
         loaded = np.load(path, allow_pickle=False)
-        if not isinstance(loaded, np.lib.npyio.NpzFile):
-            raise DataError(
-                f"{path} holds a single array, not an .npz archive; expected {expected}."
-            )
-        with loaded as f:
-            return {name: f[name] for name in f.files}
+        if isinstance(loaded, np.lib.npyio.NpzFile):
+            with loaded as f:
+                return {name: f[name] for name in f.files}
     except (zipfile.BadZipFile, EOFError, OSError, ValueError) as e:
-        if isinstance(e, DataError):
-            raise
         raise DataError(
             f"{path} could not be read ({type(e).__name__}: {e}); is it truncated? "
             f"Expected {expected}."
         ) from e
+    raise DataError(f"{path} holds a single array, not an .npz archive; expected {expected}.")
 
 
 @DATASETS.register("npz", config_keys=("path",))

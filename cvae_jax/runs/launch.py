@@ -63,12 +63,11 @@ def parse_flags(argv):
     """absl's flag parsing, with a bad --config file, argument or override shown as one line.
 
     ml_collections raises plain AttributeError/KeyError/TypeError/ValueError for a misspelt
-    or ill-typed `--config.key=value` while the flags are parsed, before any of our code runs.
+    or ill-typed `--config.key=value` while the flags are parsed, before any of our code runs,
+    and wraps an error raised by the config file's get_config (our ConfigError included).
     """
     try:
         return flags.FLAGS(argv)
-    except CvaeError as e:
-        _fail(str(e), e.exit_code)
     except (flags.Error, AttributeError, KeyError, OSError, TypeError, ValueError) as e:
         _fail(f"bad command line: {_innermost_message(e)}", 2)
 

@@ -33,7 +33,7 @@ def sweep_hyper(betas, objective_config=None) -> dict:
     for name, default in DEFAULT_HYPER.items():
         if name != "beta":
             value = objective_config[name] if objective_config is not None else default
-            value = checks.non_negative(f"objective.{name}", value)
+            value = float(checks.in_range(f"objective.{name}", value))
             hyper[name] = jnp.full(betas.shape, value, jnp.float32)
     return hyper
 
