@@ -12,6 +12,14 @@ import numpy as np
 from cvae_jax.errors import ConfigError
 
 _POSITIVE_INT, _NON_NEGATIVE = "an integer >= 1", "a number >= 0"
+_BETA = (lambda v: math.isfinite(v) and v >= 0, "finite and >= 0 (beta weights the rate)")
+
+
+def _count(value) -> bool:
+    """A number of steps: an integer >= 0 (a grid axis holds it as a float)."""
+    return value >= 0 and float(value).is_integer()
+
+
 # key -> (predicate, what is allowed). config.validate checks the types first.
 RANGES = {
     "data.num_examples": (lambda v: v >= 1, _POSITIVE_INT),
@@ -23,7 +31,8 @@ RANGES = {
     "objective.free_bits_groups": (lambda v: v >= 1, _POSITIVE_INT),
     "objective.capacity": (lambda v: v >= 0, _NON_NEGATIVE),
     "objective.capacity_gamma": (lambda v: v >= 0, _NON_NEGATIVE),
-    "objective.kl_warmup_steps": (lambda v: v >= 0, "an integer >= 0 (0: no warm-up)"),
+    "objective.capacity_steps": (_count, "an integer >= 0 (0: C from the first step)"),
+    "objective.kl_warmup_steps": (_count, "an integer >= 0 (0: no warm-up)"),
     "training.num_steps": (lambda v: v >= 1, _POSITIVE_INT),
     "training.batch_size": (lambda v: v >= 1, _POSITIVE_INT),
     "training.learning_rate": (lambda v: math.isfinite(v) and v > 0, "a finite number > 0"),
@@ -49,17 +58,35 @@ def _is_number(value) -> bool:
     return isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool)
 
 
+def number_list(label: str, values, ok=lambda v: True, allowed: str = "") -> np.ndarray:
+    """`values` as float32 [n]: a non-empty list of numbers, each passing `ok`."""
+    flat = np.asarray(values, dtype=object).ravel()
+    listed = isinstance(values, list | tuple | np.ndarray)
+    if not listed or flat.size == 0 or not all(_is_number(v) for v in flat):
+        raise ConfigError(f"{label} must be a non-empty list of numbers; got {values!r}.")
+    if not all(ok(float(v)) for v in flat):
+        raise ConfigError(f"{label} must be {allowed}; got {tuple(flat.tolist())}.")
+    return flat.astype(np.float64).astype(np.float32)
+
+
 def betas(values) -> np.ndarray:
     """sweep.betas as float32 [H]: a non-empty list of finite numbers >= 0."""
-    flat = np.asarray(values, dtype=object).ravel()
-    if flat.size == 0 or not all(_is_number(b) for b in flat):
-        raise ConfigError(f"sweep.betas must be a non-empty list of numbers; got {values!r}.")
-    floats = flat.astype(np.float64)
-    if np.any(~np.isfinite(floats)) or np.any(floats < 0):
-        raise ConfigError(
-            f"sweep.betas must be finite and >= 0 (beta weights the rate); got {tuple(values)}."
-        )
-    return floats.astype(np.float32)
+    return number_list("sweep.betas", values, *_BETA)
+
+
+def grid_axis(name: str, key: str, values) -> np.ndarray:
+    """sweep.grid.<name> as float32 [n]: every value allowed for `key`, the one-value setting."""
+    ok, allowed = _BETA if name == "beta" else RANGES[key]
+    return number_list(f"sweep.grid.{name}", values, ok, f"a list of values, each {allowed}")
+
+
+def grid_names(names, allowed) -> None:
+    for name in names:
+        if name not in allowed:
+            raise ConfigError(
+                f"Unknown sweep.grid axis {name!r}; the names a sweep can vary are "
+                f"{', '.join(allowed)}."
+            )
 
 
 def in_range(key: str, value):

@@ -25,6 +25,19 @@ from cvae_jax.models import MODELS, PRIORS
 from cvae_jax.models.mlp import DECODER_VARIANCES, LIKELIHOODS
 
 LR_SCHEDULES = ("constant", "cosine")
+# Every hyperparameter a sweep can vary, and the key holding its value when it is not swept.
+# `sweep.grid.<name>` makes it an axis; the members are the Cartesian product of the axes
+# (first name outermost) times the seeds, all trained in one compiled call.
+GRID_AXES = {
+    "beta": "sweep.betas",
+    "free_bits": "objective.free_bits",
+    "capacity": "objective.capacity",
+    "capacity_gamma": "objective.capacity_gamma",
+    "capacity_steps": "objective.capacity_steps",
+    "kl_warmup_steps": "objective.kl_warmup_steps",
+    "learning_rate": "training.learning_rate",
+}
+STEP_AXES = ("capacity_steps", "kl_warmup_steps")  # step counts: integer values
 ON_NONFINITE = ("freeze", "raise")  # a diverged member: freeze it and go on, or stop
 STRICT_SECTIONS = ("training", "sweep", "objective")
 # Keys that do not change results: how often checkpoints are written and how many are kept,
@@ -65,8 +78,9 @@ def base_config() -> ml_collections.ConfigDict:
     config.objective = ml_collections.ConfigDict()
     config.objective.free_bits = 0.0  # lambda, nats per group; 0 switches free bits off
     config.objective.free_bits_groups = 1
-    config.objective.capacity = 0.0  # C, nats
+    config.objective.capacity = 0.0  # C (C_max with capacity_steps), nats
     config.objective.capacity_gamma = 0.0  # 0 switches the capacity term off
+    config.objective.capacity_steps = 0  # C rises linearly from 0 over these steps; 0: fixed C
     config.objective.kl_warmup_steps = 0  # linear KL annealing of beta; 0 switches it off
 
     config.training = ml_collections.ConfigDict()
@@ -86,6 +100,13 @@ def base_config() -> ml_collections.ConfigDict:
     config.sweep.betas = (0.0, 0.01, 1.0)
     config.sweep.num_seeds = 3
     config.sweep.seed = 0
+    # Axes of the grid: sweep.grid.<name> = (v1, v2, ...) trains every combination of values.
+    # An axis left at its default one value takes the key named in GRID_AXES (sweep.betas for
+    # beta, objective.capacity for capacity...); set either, not both.
+    config.sweep.grid = ml_collections.ConfigDict({"beta": (1.0,)})
+    for name, key in GRID_AXES.items():
+        if name != "beta":
+            config.sweep.grid[name] = (_get(config, key),)
     # How members are laid out (results do not depend on these; 0 means automatic):
     # members per cache-sized group (16 on CPU, all at once on accelerators), members per
     # compiled call (from device memory), devices the member axis is sharded over (all).
@@ -120,7 +141,39 @@ def validate(config) -> None:
         if value is not None:
             checks.in_range(key, value)
     checks.betas(config.sweep.betas)
+    grid_config = config.sweep.get("grid") or {}
+    checks.grid_names(grid_config.keys(), tuple(GRID_AXES))
+    for name, values in grid(config).items():
+        checks.grid_axis(name, GRID_AXES[name], values)
     _check_cross_keys(config)
+
+
+def grid(config) -> dict[str, tuple]:
+    """Every sweepable name's values: `sweep.grid.<name>` where it is set, else its own key.
+
+    An axis is "set" when it differs from the base config's one-value default; it then
+    overrides the key named in GRID_AXES (`grid_overrides` lists the keys it hides).
+    """
+    default = base_config().sweep.grid
+    given = config.sweep.get("grid") or {}
+    values = {}
+    for name, key in GRID_AXES.items():
+        axis = tuple(given.get(name, default[name]))
+        own = _get(config, key)
+        own = tuple(own) if name == "beta" else (own,)
+        values[name] = axis if axis != tuple(default[name]) else own
+    return values
+
+
+def grid_overrides(config) -> list[str]:
+    """The keys whose own value differs from the default but is hidden by a grid axis."""
+    reference, resolved = base_config(), grid(config)
+    return [
+        key
+        for name, key in GRID_AXES.items()
+        if _get(config, key) != _get(reference, key)
+        and resolved[name] != (tuple(_get(config, key)) if name == "beta" else (_get(config, key),))
+    ]
 
 
 def validate_with_data(config, data: Dataset) -> None:

@@ -99,11 +99,20 @@ def test_capacity_term_is_gamma_times_distance_to_c():
     assert loss == pytest.approx(10.0 * 2.0)
 
 
-def test_kl_annealing_schedule_and_weight():
-    schedule = objectives.kl_schedule(100)
-    assert [float(schedule(t)) for t in (0, 50, 100, 500)] == [0.0, 0.5, 1.0, 1.0]
-    assert float(objectives.kl_schedule(0)(0)) == 1.0
-    loss, _ = objectives.loss_and_metrics(
-        _terms(jnp.ones((2, 2))), _hyper(beta=2.0), kl_weight=0.25
-    )
+def test_kl_annealing_weight_rises_linearly_over_a_traced_warmup():
+    weight = jax.jit(objectives.kl_weight)  # warm-up traced: a swept value
+    assert [float(weight(t, 100.0)) for t in (0, 50, 100, 500)] == [0.0, 0.5, 1.0, 1.0]
+    assert float(weight(0, 0.0)) == 1.0
+    hyper = _hyper(beta=2.0, kl_warmup_steps=100.0)
+    loss, _ = objectives.loss_and_metrics(_terms(jnp.ones((2, 2))), hyper, step=25)
     assert loss == pytest.approx(0.25 * 2.0 * 2.0)
+
+
+def test_capacity_schedule_rises_from_zero_to_c_max():
+    target = jax.jit(objectives.capacity_target)
+    assert [float(target(t, 5.0, 200.0)) for t in (0, 100, 200, 400)] == [0.0, 2.5, 5.0, 5.0]
+    assert float(target(0, 5.0, 0.0)) == 5.0  # no ramp: C_max from the first step
+    rate = jnp.full((4, 2), 1.5)  # rate 3 nats; C(100) = 2.5 nats
+    hyper = _hyper(beta=0.0, capacity=5.0, capacity_gamma=10.0, capacity_steps=200.0)
+    loss, _ = objectives.loss_and_metrics(_terms(rate), hyper, step=100)
+    assert loss == pytest.approx(10.0 * 0.5)

@@ -2,17 +2,43 @@
 
 The model returns per-example terms (distortion = -log p(x|z,y) [B], rate per latent
 dimension = KL(q(z|x,y) || p(z|y)) [B, Dz]); `loss` is the one place they are reduced.
-Every swept quantity (beta, free bits lambda, capacity C and its gamma) is an array in
-`hyper`, so a sweep vmaps over it and compiles once.
+Every hyperparameter of the objective (beta, free bits lambda, capacity C, its gamma and
+ramp length, the KL warm-up length) is an array in `hyper`, and the schedules are computed
+from it and the step counter, so a sweep vmaps over all of them and compiles once.
 """
 
 import jax.numpy as jnp
-import optax
 
 from cvae_jax import checks
 
-# The plain beta-ELBO: free bits and capacity switched off by their zero values.
-DEFAULT_HYPER = {"beta": 1.0, "free_bits": 0.0, "capacity": 0.0, "capacity_gamma": 0.0}
+# The plain beta-ELBO: free bits, capacity and annealing switched off by their zero values.
+DEFAULT_HYPER = {
+    "beta": 1.0,
+    "free_bits": 0.0,
+    "capacity": 0.0,
+    "capacity_gamma": 0.0,
+    "capacity_steps": 0.0,
+    "kl_warmup_steps": 0.0,
+}
+
+
+def linear_ramp(step, num_steps):
+    """min(1, step / num_steps), rising linearly from 0; 1 throughout when num_steps <= 0.
+
+    `num_steps` may be traced (a swept value), so this is a select, not a Python branch.
+    """
+    ramp = jnp.minimum(step / jnp.maximum(num_steps, 1.0), 1.0)
+    return jnp.where(num_steps > 0, ramp, 1.0)
+
+
+def kl_weight(step, warmup_steps):
+    """KL annealing (Bowman et al. 2016): the weight on beta rises from 0 to 1 over warm-up."""
+    return linear_ramp(step, warmup_steps)
+
+
+def capacity_target(step, capacity, capacity_steps):
+    """Controlled capacity (Burgess et al. 2018): C rises linearly from 0 to C_max."""
+    return capacity * linear_ramp(step, capacity_steps)
 
 
 def rate_with_free_bits(rate_per_dim, free_bits, num_groups: int = 1):
@@ -27,13 +53,13 @@ def rate_with_free_bits(rate_per_dim, free_bits, num_groups: int = 1):
     return jnp.sum(jnp.maximum(free_bits, kl_per_group))
 
 
-def loss_and_metrics(terms, hyper, kl_weight=1.0, free_bits_groups: int = 1):
-    """mean(distortion) + kl_weight * beta * rate_fb + gamma * |mean(rate) - C|.
+def loss_and_metrics(terms, hyper, step=0, free_bits_groups: int = 1):
+    """mean(distortion) + w(t) * beta * rate_fb + gamma * |mean(rate) - C(t)|.
 
     Args:
       terms: the model's per-example outputs ('distortion' [B], 'rate_per_dim' [B, Dz]).
       hyper: dict of scalar arrays with the keys of DEFAULT_HYPER.
-      kl_weight: the KL-annealing multiplier at this step (an optax schedule's value).
+      step: the optimiser step t, for the KL weight w(t) and the capacity C(t).
       free_bits_groups: how many groups the latent dimensions are split into for free bits.
     Returns:
       (scalar loss, dict of scalar metrics).
@@ -44,14 +70,9 @@ def loss_and_metrics(terms, hyper, kl_weight=1.0, free_bits_groups: int = 1):
     penalised_rate = rate_with_free_bits(
         terms["rate_per_dim"], hyper["free_bits"], free_bits_groups
     )
-    capacity_term = hyper["capacity_gamma"] * jnp.abs(rate - hyper["capacity"])  # Burgess et al.
-    loss = distortion + kl_weight * hyper["beta"] * penalised_rate + capacity_term
+    capacity = capacity_target(step, hyper["capacity"], hyper["capacity_steps"])
+    capacity_term = hyper["capacity_gamma"] * jnp.abs(rate - capacity)
+    weight = kl_weight(step, hyper["kl_warmup_steps"])
+    loss = distortion + weight * hyper["beta"] * penalised_rate + capacity_term
     metrics = {"loss": loss, "distortion": distortion, "rate": rate, "elbo": -(distortion + rate)}
     return loss, metrics
-
-
-def kl_schedule(warmup_steps: int) -> optax.Schedule:
-    """KL annealing (Bowman et al. 2016): a weight on beta rising linearly from 0 to 1."""
-    if warmup_steps <= 0:
-        return optax.constant_schedule(1.0)
-    return optax.linear_schedule(0.0, 1.0, warmup_steps)

@@ -1,13 +1,14 @@
 """One way to run a study: its variants, one compiled sweep each, under one workdir layout.
 
 A variant is a setting that changes the parameter tree (the prior, which quadrants are
-observed), so it cannot be a vmapped axis: each variant trains its own beta x seed sweep,
+observed), so it cannot be a vmapped axis: each variant trains its own grid x seed sweep,
 checkpointed under `<workdir>/checkpoints/<variant>/`. A study declares its variants and what
 it does with the trained sweeps (evaluation, figures); the launchers, `workdir.prepare`
 (new / resume / done) and the checkpoints work the same for every study.
 """
 
 import dataclasses
+import math
 from collections.abc import Callable, Iterator
 
 import ml_collections
@@ -62,6 +63,10 @@ def prior_variants(config) -> list[Variant]:
     return variants
 
 
+def _num_points(config) -> int:
+    return math.prod(len(values) for values in config_lib.grid(config).values())
+
+
 def train_variants(
     variants: list[Variant], workdir: str, data_for: Callable[[Variant], object] | None = None
 ) -> Iterator[tuple[Variant, runner.Setup, runner.SweepResult]]:
@@ -72,7 +77,7 @@ def train_variants(
     for v in variants:
         c = v.config
         logging.info(
-            "variant %s: %d betas x %d seeds", v.name, len(c.sweep.betas), c.sweep.num_seeds
+            "variant %s: %d grid points x %d seeds", v.name, _num_points(c), c.sweep.num_seeds
         )
         data = data_for(v) if data_for is not None else None
         setup, sweep = runner.train_sweep(c, data, workdir_lib.checkpoint_dir(workdir, v.name))

@@ -10,15 +10,17 @@ import jax.numpy as jnp
 import numpy as np
 from absl import logging
 
+from cvae_jax import checks
 from cvae_jax import config as config_lib
-from cvae_jax.core import objectives
 from cvae_jax.data import Dataset, load_dataset
+from cvae_jax.errors import ConfigError
 from cvae_jax.models import build_model
 from cvae_jax.training import checkpoint
 from cvae_jax.training.step import (
     TrainState,
     build_optimizer,
     init_state,
+    lr_multiplier,
     make_train_chunk,
     make_train_step,
     member_keys,
@@ -50,18 +52,15 @@ def build_setup(config, data: Dataset | None = None) -> Setup:
     config_lib.validate(config)  # fails on a bad config before anything is compiled
     data = load_dataset(config.data) if data is None else data
     config_lib.validate_with_data(config, data)
+    for key in config_lib.grid_overrides(config):
+        logging.warning("%s is not used: sweep.grid sets its values.", key)
     model = build_model(config, data)
     t = config.training
     optimizer = build_optimizer(t)
-    step = make_train_step(
-        model,
-        optimizer,
-        objectives.kl_schedule(config.objective.kl_warmup_steps),
-        config.objective.free_bits_groups,
-    )
+    step = make_train_step(model, optimizer, lr_multiplier(t), config.objective.free_bits_groups)
     train_chunk = make_train_chunk(step, t.batch_size, t.log_every)
     seeds = config.sweep.seed + np.arange(config.sweep.num_seeds)
-    hyper = sweep_hyper(config.sweep.betas, config.objective)
+    hyper = sweep_hyper(config_lib.grid(config))
     sweep_chunk = sweep_chunk_from_config(train_chunk, config.sweep)
     return Setup(model, optimizer, data, train_chunk, sweep_chunk, hyper, seeds)
 
@@ -72,7 +71,7 @@ def train_sweep(
     checkpoint_dir: str | None = None,
     hooks: checkpoint.Hooks | None = None,
 ) -> tuple[Setup, SweepResult]:
-    """Trains every (seed, beta) member of `config.sweep` in one compiled function.
+    """Trains every (seed, grid point) member of `config.sweep` in one compiled function.
 
     With a `checkpoint_dir`, the sweep resumes from the newest good checkpoint there and
     saves one every `training.checkpoint_every` steps and at the end, keeping the newest
@@ -81,7 +80,7 @@ def train_sweep(
     """
     setup = build_setup(config, data)
     state, train_keys = init_sweep(
-        setup.model, setup.optimizer, setup.seeds, len(config.sweep.betas), setup.data
+        setup.model, setup.optimizer, setup.seeds, len(setup.hyper["beta"]), setup.data
     )
     t = config.training
     saver = None
@@ -109,8 +108,8 @@ def _log_restored(state, setup: Setup, num_steps: int) -> None:
     step = int(np.max(state.step))
     for m in diverged_members(state, setup.seeds, setup.hyper):
         logging.warning(
-            "member seed=%d beta=%g diverged at step %d before this restart; it stays frozen.",
-            m["seed"], m["beta"], m["step"],
+            "member seed=%d %s diverged at step %d before this restart; it stays frozen.",
+            m["seed"], m["member"], m["step"],
         )  # fmt: skip
     if step >= num_steps:
         logging.info("restored the finished sweep at step %d; nothing left to train.", step)
@@ -118,12 +117,23 @@ def _log_restored(state, setup: Setup, num_steps: int) -> None:
         logging.info("restored the sweep at step %d; training continues from there.", step)
 
 
-def train_single(config, seed: int, beta: float, data: Dataset | None = None) -> TrainState:
-    """One member trained alone (no vmap): the reference a sweep slice must equal."""
+def train_single(config, seed: int, point=None, data: Dataset | None = None) -> TrainState:
+    """One member trained alone (no vmap): the reference a sweep slice must equal.
+
+    point: the member's grid point, {name: value} (a number is taken as beta); a name left
+      out must have a single value in the config's grid.
+    """
     setup = build_setup(config, data)
+    point = {"beta": point} if np.isscalar(point) else dict(point or {})
+    grid = config_lib.grid(config)
+    checks.grid_names(point, tuple(grid))
+    for name, values in grid.items():
+        if name not in point and len(values) > 1:
+            raise ConfigError(f"train_single: say which {name} of {values} to train.")
+    hyper = sweep_hyper({n: [point.get(n, grid[n][0])] for n in grid})
+    hyper = {k: v[0] for k, v in hyper.items()}
     init_key, train_key = member_keys(seed)
     state = init_state(setup.model, setup.optimizer, init_key, setup.data)
-    hyper = {k: v[0] for k, v in sweep_hyper([beta], config.objective).items()}
     chunk = jax.jit(setup.train_chunk)
     data = Dataset(jnp.asarray(setup.data.x), jnp.asarray(setup.data.y))
     for _ in range(config.training.num_steps // config.training.log_every):

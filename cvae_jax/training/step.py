@@ -37,16 +37,34 @@ def init_state(model, optimizer, init_key, example: Dataset) -> TrainState:
 
 
 def build_optimizer(training_config) -> optax.GradientTransformation:
-    """Adam with an optional cosine decay and gradient clipping, from the `training` section."""
-    lr = training_config.learning_rate
+    """Adam (with optional gradient clipping) whose learning rate lives in its state.
+
+    `optax.inject_hyperparams` makes the learning rate an array in the optimiser state, so
+    a sweep can give every member its own; the train step writes each step's value there.
+    """
+
+    def adam(learning_rate):
+        chain = [optax.adam(learning_rate)]
+        if training_config.grad_clip_norm > 0:
+            chain.insert(0, optax.clip_by_global_norm(training_config.grad_clip_norm))
+        return optax.chain(*chain)
+
+    return optax.inject_hyperparams(adam)(learning_rate=training_config.learning_rate)
+
+
+def lr_multiplier(training_config) -> optax.Schedule:
+    """The schedule's shape, multiplied by each member's learning rate: 1, or a cosine decay."""
+    checks.choice("training.lr_schedule", training_config.lr_schedule, LR_SCHEDULES)
     if training_config.lr_schedule == "cosine":
-        lr = optax.cosine_decay_schedule(lr, training_config.num_steps, alpha=0.01)
-    else:
-        checks.choice("training.lr_schedule", training_config.lr_schedule, LR_SCHEDULES)
-    chain = [optax.adam(lr)]
-    if training_config.grad_clip_norm > 0:
-        chain.insert(0, optax.clip_by_global_norm(training_config.grad_clip_norm))
-    return optax.chain(*chain)
+        return optax.cosine_decay_schedule(1.0, training_config.num_steps, alpha=0.01)
+    return optax.constant_schedule(1.0)
+
+
+def with_learning_rate(opt_state, learning_rate):
+    """`opt_state` of `build_optimizer` with its learning rate set (others pass unchanged)."""
+    if not hasattr(opt_state, "hyperparams"):
+        return opt_state
+    return opt_state._replace(hyperparams={**opt_state.hyperparams, "learning_rate": learning_rate})
 
 
 def _all_finite(tree) -> jax.Array:
@@ -54,19 +72,27 @@ def _all_finite(tree) -> jax.Array:
     return jnp.all(jnp.stack([jnp.all(jnp.isfinite(leaf)) for leaf in leaves]))
 
 
-def make_train_step(model, optimizer, kl_weight: Callable | None = None, free_bits_groups: int = 1):
-    """Returns the pure `train_step(state, batch, key, hyper) -> (state, metrics)`."""
+def make_train_step(
+    model, optimizer, lr_schedule: Callable | None = None, free_bits_groups: int = 1
+):
+    """Returns the pure `train_step(state, batch, key, hyper) -> (state, metrics)`.
 
-    kl_weight = kl_weight or objectives.kl_schedule(0)
+    hyper: the member's scalars, the keys of `objectives.DEFAULT_HYPER` plus
+      `learning_rate` (multiplied by `lr_schedule(step)`; absent: the optimiser's own).
+    """
+    lr_schedule = lr_schedule or optax.constant_schedule(1.0)
 
     def train_step(state: TrainState, batch: Dataset, key, hyper):
         def loss_fn(params):
             terms = model.apply(params, batch.x, batch.y, key)
-            weight = kl_weight(state.step)
-            return objectives.loss_and_metrics(terms, hyper, weight, free_bits_groups)
+            return objectives.loss_and_metrics(terms, hyper, state.step, free_bits_groups)
 
         (loss, metrics), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
-        updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
+        opt_state = state.opt_state
+        if "learning_rate" in hyper:
+            lr = hyper["learning_rate"] * lr_schedule(state.step)
+            opt_state = with_learning_rate(opt_state, lr)
+        updates, opt_state = optimizer.update(grads, opt_state, state.params)
         params = optax.apply_updates(state.params, updates)
         # A member that produces a non-finite loss or gradient is frozen at its last finite
         # parameters (a select, not a branch, so it stays per member under vmap).

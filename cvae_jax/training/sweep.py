@@ -1,10 +1,11 @@
-"""The beta x seed sweep: one jit-compiled, doubly vmapped training function for all members.
+"""The grid x seed sweep: one jit-compiled, doubly vmapped training function for all members.
 
 Layout of every array in a sweep: [S, H, ...] with S seeds (outer vmap) and H
-hyperparameter settings (inner vmap, the betas). All H members of a seed share their
+hyperparameter settings (inner vmap): the points of the grid, the Cartesian product of its
+axes (beta, capacity, learning rate...) flattened. All H members of a seed share their
 initial parameters and their minibatch/noise keys (common random numbers), so their
-differences are due to beta alone. Because the minibatch is the same for every beta of a
-seed, XLA computes the shared-input products as one wide product across those members.
+differences are due to the hyperparameters alone. Because the minibatch is the same for
+every member of a seed, XLA computes the shared-input products as one wide product.
 """
 
 import dataclasses
@@ -18,24 +19,35 @@ import numpy as np
 from absl import logging
 
 from cvae_jax import checks
-from cvae_jax.config import ON_NONFINITE
-from cvae_jax.core.objectives import DEFAULT_HYPER
+from cvae_jax.config import GRID_AXES, ON_NONFINITE, STEP_AXES, base_config
 from cvae_jax.data.dataset import Dataset
 from cvae_jax.errors import ConfigError, DivergenceError
 from cvae_jax.training.layout import SweepChunk
 from cvae_jax.training.step import TrainState, init_state, member_keys
 
 
-def sweep_hyper(betas, objective_config=None) -> dict:
-    """Per-member hyperparameters [H]: the swept betas and the objective's other scalars."""
-    betas = checks.betas(np.atleast_1d(betas))
-    hyper = {"beta": jnp.asarray(betas)}
-    for name, default in DEFAULT_HYPER.items():
-        if name != "beta":
-            value = objective_config[name] if objective_config is not None else default
-            value = float(checks.in_range(f"objective.{name}", value))
-            hyper[name] = jnp.full(betas.shape, value, jnp.float32)
-    return hyper
+def sweep_hyper(grid=None) -> dict:
+    """Per-member hyperparameters {name: [H]}: the Cartesian product of the grid's axes.
+
+    grid: {name: values} for names of `config.GRID_AXES` (`config.grid(config)` gives all of
+      them); a name left out takes its default. The first name of GRID_AXES varies slowest.
+    """
+    grid = dict(grid or {})
+    checks.grid_names(grid, tuple(GRID_AXES))
+    default = base_config().sweep.grid
+    axes = [checks.grid_axis(n, k, grid.get(n, default[n])) for n, k in GRID_AXES.items()]
+    points = np.meshgrid(*axes, indexing="ij")
+    return {name: jnp.asarray(p.ravel()) for name, p in zip(GRID_AXES, points, strict=True)}
+
+
+def describe(hyper, h: int) -> str:
+    """'beta=1 capacity=5' for member h: beta and every name that varies across the grid."""
+    parts = [
+        f"{name}={reported(values[h]):g}"
+        for name, values in hyper.items()
+        if name == "beta" or len(np.unique(np.asarray(values))) > 1
+    ]
+    return " ".join(parts)
 
 
 def make_sweep_chunk(train_chunk, group_size=None, max_members_per_call=0, devices=None):
@@ -92,13 +104,46 @@ class SweepResult:
     def member_params(self, seed_index: int, hyper_index: int):
         return jax.tree.map(lambda a: a[seed_index, hyper_index], self.state.params)
 
+    def point(self, hyper_index: int) -> dict:
+        """{name: value} of grid point `hyper_index`, step counts as ints."""
+        point = {}
+        for name in GRID_AXES:
+            if name in self.hyper:
+                value = reported(self.hyper[name][hyper_index])
+                point[name] = int(value) if name in STEP_AXES else value
+        return point
+
+    def indices(self, **point) -> list[int]:
+        """The grid points whose values equal `point` (e.g. beta=1.0, capacity=5.0)."""
+        checks.grid_names(point, tuple(self.hyper))
+        match = np.ones(len(self.hyper["beta"]), bool)
+        for name, value in point.items():
+            values = np.asarray(self.hyper[name])
+            match &= np.isclose(values, np.float32(value), rtol=1e-6, atol=0)
+        if not match.any():
+            grid = {n: sorted({self.point(h)[n] for h in range(len(match))}) for n in point}
+            raise ConfigError(f"No member of the sweep has {point}; the grid has {grid}.")
+        return [int(h) for h in np.flatnonzero(match)]
+
+    def select(self, **point) -> "SweepResult":
+        """The members at the grid points matching `point`, every seed: select(beta=1.0)."""
+        index = np.asarray(self.indices(**point))
+        take = lambda a: np.asarray(a)[:, index]  # noqa: E731
+        history = {k: v if k == "step" else v[:, :, index] for k, v in self.history.items()}
+        return dataclasses.replace(
+            self,
+            state=jax.tree.map(take, self.state),
+            hyper={k: np.asarray(v)[index] for k, v in self.hyper.items()},
+            history=history,
+        )
+
     def rows(self) -> list[dict]:
-        """One row per (seed, beta) with the hyperparameters and the last chunk's metrics."""
+        """One row per (seed, grid point): every swept name, then the last chunk's metrics."""
         diverged = np.asarray(self.state.diverged_at)
         rows = []
         for s, seed in enumerate(self.seeds):
             for h in range(len(self.hyper["beta"])):
-                row = {"seed": int(seed), **{k: reported(v[h]) for k, v in self.hyper.items()}}
+                row = {"seed": int(seed), **self.point(h)}
                 for name, values in self.history.items():
                     if name != "step":
                         row[f"final_{name}"] = float(values[-1, s, h])
@@ -142,11 +187,19 @@ def run_sweep(
 
 
 def diverged_members(state, seeds, hyper) -> list[dict]:
-    """(seed, beta, step) of every member whose loss or gradient became non-finite."""
+    """(seed, beta, member, step) of every member whose loss or gradient became non-finite.
+
+    `member` describes its grid point (`describe`).
+    """
     diverged_at = np.asarray(state.diverged_at)
     betas = np.asarray(hyper["beta"])
     return [
-        {"seed": int(seeds[s]), "beta": float(betas[h]), "step": int(diverged_at[s, h])}
+        {
+            "seed": int(seeds[s]),
+            "beta": float(betas[h]),
+            "member": describe(hyper, h),
+            "step": int(diverged_at[s, h]),
+        }
         for s, h in zip(*np.nonzero(diverged_at >= 0), strict=True)
     ]
 
@@ -155,9 +208,9 @@ def _report_divergence(state, seeds, hyper, chunk_start: int, on_nonfinite: str)
     new = [m for m in diverged_members(state, seeds, hyper) if m["step"] >= chunk_start]
     for m in new:
         logging.warning(
-            "member seed=%d beta=%g diverged at step %d (non-finite loss or gradient); its "
+            "member seed=%d %s diverged at step %d (non-finite loss or gradient); its "
             "parameters are frozen at their last finite values, the other members train on.",
-            m["seed"], m["beta"], m["step"],
+            m["seed"], m["member"], m["step"],
         )  # fmt: skip
     if new and on_nonfinite == "raise":
         raise DivergenceError(
