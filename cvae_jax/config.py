@@ -39,7 +39,7 @@ GRID_AXES = {
 }
 STEP_AXES = ("capacity_steps", "kl_warmup_steps")  # step counts: integer values
 ON_NONFINITE = ("freeze", "raise")  # a diverged member: freeze it and go on, or stop
-STRICT_SECTIONS = ("training", "sweep", "objective")
+STRICT_SECTIONS = ("training", "sweep", "objective", "logging")
 # Keys that do not change results: how often checkpoints are written and how many are kept,
 # and how members are laid out on devices (so a run may resume on another machine).
 LAYOUT_KEYS = (
@@ -48,6 +48,7 @@ LAYOUT_KEYS = (
     "sweep.group_size",
     "sweep.max_members_per_call",
     "sweep.num_devices",
+    "logging.tensorboard",
 )
 
 
@@ -113,6 +114,10 @@ def base_config() -> ml_collections.ConfigDict:
     config.sweep.group_size = 0
     config.sweep.max_members_per_call = 0
     config.sweep.num_devices = 0
+
+    config.logging = ml_collections.ConfigDict()
+    # Event files per member under <workdir>/tensorboard/ (needs the 'tensorboard' extra).
+    config.logging.tensorboard = False
     return config
 
 

@@ -32,7 +32,6 @@ def small_config():
     config.sweep.betas = (0.5, 1e38)  # the second beta diverges at step 0 and is frozen
     # A 2-D grid: resume must restore every axis (the learning rate lives in opt_state).
     config.sweep.grid.learning_rate = (1e-2, 3e-3)
-    config.objective.kl_warmup_steps = 30  # a schedule running across the restarts
     config.sweep.num_seeds = 2
     return config
 

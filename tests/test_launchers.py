@@ -27,6 +27,7 @@ def _bad_inputs(tmp):
     images.write_bytes(images.read_bytes()[: images.stat().st_size // 2])
     files.write_idx(str(truncated / "train-labels-idx1-ubyte.gz"), np.zeros(50, np.uint8))
     np.savez(tmp / "labels.npz", x=np.zeros((50, 8, 8), np.uint8), y=np.arange(50))
+    np.savez(tmp / "c.npz", x=np.zeros((50, 3), np.float32), y=np.zeros((50, 2), np.float32))
     (tmp / "a_file").write_text("not a directory")
     mnist = ["--config.data.name=mnist", "--config.data.path="]
     return {
@@ -53,6 +54,14 @@ def _bad_inputs(tmp):
                   r"data.sigma=-1.0 is not allowed; it must be a standard deviation > 0"),
         "workdir_file": ("gaussian_mean", [f"--workdir={tmp}/a_file"], 1,
                          r"a_file is a file; pass a directory"),
+        "grid_name": ("sweep", ["--config.sweep.grid.lr=(0.1,)"], 2,
+                      r"Unknown sweep.grid axis 'lr'; the names a sweep can vary are beta, "
+                      r"free_bits, capacity, capacity_gamma, capacity_steps, kl_warmup_steps, "
+                      r"learning_rate"),
+        "grid_value": ("sweep", ["--config.sweep.grid.free_bits=(0.5,-1.0)"], 2,
+                       r"sweep.grid.free_bits must be a list of values, each a number >= 0"),
+        "float_labels": ("sweep", ["--config.data.name=npz", f"--config.data.path={tmp}/c.npz"],
+                         1, r"y must be integer class labels \[N\] with at least two classes"),
     }  # fmt: skip
 
 
@@ -74,7 +83,8 @@ def outcomes(tmp_path_factory):
 
 CASES = [
     "batch", "prior", "own_data", "typo", "config_arg", "missing_dir", "count_mismatch",
-    "truncated_gz", "labels", "quadrants", "sigma", "workdir_file",
+    "truncated_gz", "labels", "quadrants", "sigma", "workdir_file", "grid_name", "grid_value",
+    "float_labels",
 ]  # fmt: skip
 
 

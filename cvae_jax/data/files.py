@@ -11,7 +11,7 @@ import zlib
 
 import numpy as np
 
-from cvae_jax.data.dataset import Dataset, Splits, validate_dataset
+from cvae_jax.data.dataset import Dataset, Splits, split, validate_dataset
 from cvae_jax.data.registry import DATASETS
 from cvae_jax.errors import DataError
 
@@ -111,9 +111,15 @@ def read_npz(path: str, expected: str) -> dict[str, np.ndarray]:
     raise DataError(f"{path} holds a single array, not an .npz archive; expected {expected}.")
 
 
-@DATASETS.register("npz", config_keys=("path",))
+@DATASETS.register("npz", config_keys=("path", "test_fraction"))
 def load_npz_xy(data_config) -> Splits:
-    """`data.name='npz'`: any (x, y) data set from one .npz at `data.path` (x flattened)."""
+    """`data.name='npz'`: any (x, y) data set from one .npz at `data.path`.
+
+    x [N, ...] is flattened to [N, D] (x [N, H, W] is kept as images for the figures); y is
+    integer labels [N] or a float condition [N, C]. With integer labels, data.num_classes=0
+    accepts any labels >= 0 (the caller infers the number of classes: `num_classes_of`).
+    `data.test_fraction` > 0 holds out that fraction as the test set (seeded by data.seed).
+    """
     path = data_config.get("path", "")
     arrays = read_npz(path, NPZ_XY)
     missing = [name for name in ("x", "y") if name not in arrays]
@@ -122,9 +128,22 @@ def load_npz_xy(data_config) -> Splits:
             f"{path} lacks array(s) {missing}; found {sorted(arrays)}; expected {NPZ_XY}."
         )
     x, y = arrays["x"], arrays["y"]
-    x = x.reshape(len(x), -1).astype(np.float32) if x.ndim > 2 else x.astype(np.float32)
+    image_shape = tuple(x.shape[1:]) if x.ndim == 3 else None
+    x = x.reshape(len(x), -1).astype(np.float32)
+    data = Dataset(x, y)
     try:
-        validate_dataset(Dataset(x, y), num_classes=data_config.get("num_classes", 0))
+        validate_dataset(data, num_classes=data_config.get("num_classes", 0) or num_classes_of(y))
     except DataError as e:
         raise DataError(f"{path}: {e} Expected {NPZ_XY}.") from e
-    return Splits(Dataset(x, y), None)
+    test_fraction = data_config.get("test_fraction", 0.0)
+    if not test_fraction:
+        return Splits(data, None, image_shape)
+    return Splits(*split(data, test_fraction, data_config.get("seed", 0)), image_shape)
+
+
+def num_classes_of(labels) -> int:
+    """max + 1 of integer labels (0 for a float condition, which has no classes)."""
+    labels = np.asarray(labels)
+    if not np.issubdtype(labels.dtype, np.integer) or labels.size == 0:
+        return 0
+    return int(labels.max()) + 1

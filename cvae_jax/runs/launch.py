@@ -13,7 +13,9 @@ import sys
 from absl import app, flags, logging
 from ml_collections import config_flags
 
-from cvae_jax.errors import CvaeError
+from cvae_jax import checks
+from cvae_jax.config import GRID_AXES
+from cvae_jax.errors import ConfigError, CvaeError
 from cvae_jax.runs import workdir
 from cvae_jax.runs.study import Study
 
@@ -69,7 +71,22 @@ def parse_flags(argv):
     try:
         return flags.FLAGS(argv)
     except (flags.Error, AttributeError, KeyError, OSError, TypeError, ValueError) as e:
-        _fail(f"bad command line: {_innermost_message(e)}", 2)
+        message = _innermost_message(e)
+        _fail(_unknown_key(argv, message) or f"bad command line: {message}", 2)
+
+
+def _unknown_key(argv, key: str) -> str | None:
+    """For a bare KeyError (a key with no close match): which override named it, and the fix."""
+    for arg in argv:
+        dotted = arg.split("=")[0].removeprefix("--").removeprefix("config.")
+        if arg.startswith("--config.") and dotted.split(".")[-1] == key.strip("'\""):
+            if dotted.startswith("sweep.grid."):
+                try:
+                    checks.grid_names([dotted.split(".")[-1]], tuple(GRID_AXES))
+                except ConfigError as e:
+                    return str(e)
+            return f"Unknown config key {dotted} in {arg}; check its spelling in the config file."
+    return None
 
 
 def run(study: Study, default_config: str) -> None:

@@ -9,12 +9,14 @@ it does with the trained sweeps (evaluation, figures); the launchers, `workdir.p
 
 import dataclasses
 import math
+import os
 from collections.abc import Callable, Iterator
 
 import ml_collections
 from absl import logging
 
 from cvae_jax import config as config_lib
+from cvae_jax.runs import tensorboard
 from cvae_jax.runs import workdir as workdir_lib
 from cvae_jax.training import runner
 
@@ -80,5 +82,12 @@ def train_variants(
             "variant %s: %d grid points x %d seeds", v.name, _num_points(c), c.sweep.num_seeds
         )
         data = data_for(v) if data_for is not None else None
-        setup, sweep = runner.train_sweep(c, data, workdir_lib.checkpoint_dir(workdir, v.name))
+        writer = tensorboard.writer_for(c, os.path.join(workdir, "tensorboard", v.name))
+        try:
+            setup, sweep = runner.train_sweep(
+                c, data, workdir_lib.checkpoint_dir(workdir, v.name), on_chunk=writer
+            )
+        finally:
+            if writer is not None:
+                writer.close()
         yield v, setup, sweep

@@ -70,6 +70,7 @@ def train_sweep(
     data: Dataset | None = None,
     checkpoint_dir: str | None = None,
     hooks: checkpoint.Hooks | None = None,
+    on_chunk=None,
 ) -> tuple[Setup, SweepResult]:
     """Trains every (seed, grid point) member of `config.sweep` in one compiled function.
 
@@ -77,6 +78,8 @@ def train_sweep(
     saves one every `training.checkpoint_every` steps and at the end, keeping the newest
     `training.checkpoints_to_keep`; the returned history then spans the whole run, restored
     chunks included. `hooks` are passed to the checkpointer (tests use them to crash it).
+    on_chunk(state, metrics) runs after every chunk, after the checkpoint (e.g. a
+    `runs.tensorboard.TensorBoardWriter`).
     """
     setup = build_setup(config, data)
     state, train_keys = init_sweep(
@@ -94,7 +97,7 @@ def train_sweep(
     try:
         result = run_sweep(
             setup.sweep_chunk, state, train_keys, setup.data, setup.hyper, setup.seeds,
-            t.num_steps, t.log_every, t.on_nonfinite, on_chunk=saver and saver.on_chunk,
+            t.num_steps, t.log_every, t.on_nonfinite, _both(saver and saver.on_chunk, on_chunk),
         )  # fmt: skip
     finally:
         if saver is not None:
@@ -102,6 +105,12 @@ def train_sweep(
     if saver is not None:
         result = dataclasses.replace(result, history=saver.history())
     return setup, result
+
+
+def _both(first, second):
+    """One chunk callback calling `first` then `second` (either may be None)."""
+    callbacks = [c for c in (first, second) if c is not None]
+    return (lambda *args: [c(*args) for c in callbacks]) if callbacks else None
 
 
 def _log_restored(state, setup: Setup, num_steps: int) -> None:

@@ -1,0 +1,117 @@
+"""The data-independent diagnostics of every member of a sweep, on any labelled data set.
+
+Per member, on the test set: the ELBO and its two terms (distortion, rate), the IWAE bound
+on log p(x|y), the mutual-information split of the rate (I(Z;X,Y), I(Z;Y),
+KL(q(z|y)||p(z|y)); `core.diagnostics.rate_split`), the active units (Burda et al. 2016),
+and, judged by a classifier trained on the data, the accuracy of class-conditional samples
+and of label swaps (Beckham sec. 6.4). All members are evaluated in one vmapped, jitted call.
+"""
+
+from functools import partial
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from cvae_jax.core import diagnostics as diag
+from cvae_jax.evaluation import images as image_eval
+from cvae_jax.evaluation.estimators import in_batches, iwae_bound, over_members
+
+# name -> what it is, for tables and figure axes
+DIAGNOSTICS = {
+    "test_elbo": "test ELBO (nats)",
+    "test_iwae": "test IWAE bound on log p(x|y) (nats)",
+    "test_distortion": "distortion -E log p(x|z,y) (nats)",
+    "test_rate": "rate E KL(q(z|x,y)||p(z|y)) (nats)",
+    "mi_zxy": "I(Z; X,Y) (nats)",
+    "mi_zy": "I(Z; Y) (nats)",
+    "kl_conditional": "KL(q(z|y)||p(z|y)) (nats)",
+    "active_units": "active units",
+    "conditional_accuracy": "classifier accuracy on samples",
+    "swap_accuracy": "label-swap accuracy",
+}
+
+
+def _bounds(model, params, x, y, key, num_iwae: int, batch_size: int = 256) -> dict:
+    """Per-example distortion, rate and IWAE bound (K = num_iwae), each [N]."""
+    elbo_key, iwae_key = jax.random.split(key)
+
+    def one_batch(xb, yb):
+        terms = model.apply(params, xb, yb, elbo_key)
+        return {
+            "distortion": terms["distortion"],
+            "rate": jnp.sum(terms["rate_per_dim"], -1),
+            "iwae": iwae_bound(iwae_key, model, params, xb, yb, num_iwae),
+        }
+
+    return in_batches(one_batch, x, y, min(batch_size, x.shape[0]))
+
+
+class Settings(NamedTuple):
+    """The `evaluation` keys this module reads (hashable: part of the compilation cache key)."""
+
+    iwae_samples: int
+    mi_examples: int
+    samples_per_label: int
+    swap_examples: int
+    seed: int
+
+    @classmethod
+    def of(cls, eval_config) -> "Settings":
+        return cls(*(int(eval_config[name]) for name in cls._fields))
+
+
+def evaluate_member(model, params, test, classify, num_classes: int, e: Settings, key) -> dict:
+    """Every diagnostic of one member (scalars), on the test Dataset (integer labels)."""
+    bound_key, split_key, sample_key = jax.random.split(key, 3)
+    x, y = test.x, test.y
+    bounds = _bounds(model, params, x, y, bound_key, e.iwae_samples)
+    mean_q, log_var_q = model.apply(params, x, y, method=model.encode)
+    mean_p, log_var_p = model.apply(params, y, method=model.prior_params)
+    n = min(e.mi_examples, x.shape[0])  # the split is O(n^2) in memory
+    split = diag.rate_split(split_key, mean_q[:n], log_var_q[:n], mean_p[:n], log_var_p[:n], y[:n])
+    samples = image_eval.conditional_samples(
+        model, params, sample_key, num_classes, e.samples_per_label
+    )
+    n_swap = min(e.swap_examples, x.shape[0])
+    _, swapped = image_eval.swaps(model, params, x[:n_swap], y[:n_swap], num_classes)
+    labels = jnp.arange(num_classes)
+    hit = classify(swapped) == labels[None, :]  # [B, L]
+    other = labels[None, :] != y[:n_swap, None]
+    return {
+        "test_elbo": -jnp.mean(bounds["distortion"] + bounds["rate"]),
+        "test_iwae": jnp.mean(bounds["iwae"]),
+        "test_distortion": jnp.mean(bounds["distortion"]),
+        "test_rate": jnp.mean(bounds["rate"]),
+        "mi_zxy": split["mi_zxy"],
+        "mi_zy": split["mi_zy"],
+        "kl_conditional": split["kl_conditional"],
+        "active_units": diag.active_units(mean_q),
+        "conditional_accuracy": jnp.mean(classify(samples) == labels[:, None]),
+        "swap_accuracy": jnp.sum(hit * other) / jnp.sum(other),
+    }
+
+
+@partial(jax.jit, static_argnames=("model", "classify", "num_classes", "settings"))
+def _evaluate_members(params, test, *, model, classify, num_classes, settings):
+    key = jax.random.key(settings.seed)
+
+    def member(p):
+        return evaluate_member(model, p, test, classify, num_classes, settings, key)
+
+    return over_members(member)(params)
+
+
+def evaluate_sweep(model, params, test, classify, num_classes: int, eval_config) -> dict:
+    """`evaluate_member` for every member (params leaves [S, H, ...]); numpy [S, H] each.
+
+    Every member sees the same evaluation key, so their differences are due to training.
+    Compiled once per (model, classifier, shapes): sweeps of the same model (the families
+    of the rate-distortion study) share the compilation.
+    """
+    test = type(test)(jnp.asarray(test.x), jnp.asarray(test.y))
+    out = _evaluate_members(
+        params, test, model=model, classify=classify, num_classes=num_classes,
+        settings=Settings.of(eval_config),
+    )  # fmt: skip
+    return jax.device_get(out)
