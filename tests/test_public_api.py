@@ -26,4 +26,4 @@ def test_readme_example_uses_only_the_public_api_and_runs(capsys):
     assert re.findall(r"^\s*(?:from|import) (\S+)", example, flags=re.M) == ["cvae_jax"]
     exec(compile(example, "README", "exec"), {})
     printed = capsys.readouterr().out.splitlines()
-    assert len(printed) == 9  # 3 seeds x 3 betas, one row each
+    assert len(printed) == 18  # 3 seeds x 3 betas x 2 learning rates, one row each
