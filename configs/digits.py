@@ -36,6 +36,7 @@ def get_config(arg: str = ""):
     config.model.latent_dim = 8
     config.model.hidden = (128,)
     config.model.conv_channels = (16, 32)
+    config.model.conv_impl = "auto"  # matmul on CPU, xla (library convolutions) elsewhere
     config.model.likelihood = "bernoulli"
     config.model.prior_means = class_means(10, 8)
     config.model.prior_log_vars = tuple((0.0,) * 8 for _ in range(10))

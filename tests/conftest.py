@@ -1,6 +1,16 @@
 """Shared fixtures: small configs that train in a second or two on a CPU."""
 
-import pytest
+import os
+
+# The tests compile hundreds of small programs. At XLA's backend optimisation level 1 they
+# compile ~5x faster (8 s -> 1.6 s for a model's init); every equality the tests check is
+# between two runs under the same flag. Launchers run in subprocesses inherit it.
+if "xla_backend_optimization_level" not in os.environ.get("XLA_FLAGS", ""):
+    os.environ["XLA_FLAGS"] = (
+        os.environ.get("XLA_FLAGS", "") + " --xla_backend_optimization_level=1"
+    )
+
+import pytest  # noqa: E402
 
 from cvae_jax.config import base_config
 

@@ -103,7 +103,7 @@ def decoder_options(model_config) -> dict:
 
 
 @MODELS.register("mlp")
-@MODELS.register("image_mlp", config_keys=("conv_channels",))  # may switch with 'conv'
+@MODELS.register("image_mlp", config_keys=("conv_channels", "conv_impl"))  # may switch with 'conv'
 def build_mlp_cvae(config, data) -> CVAE:
     """The MLP cVAE described by the `model` section, sized from the data."""
     m, num_classes = config.model, config.data.get("num_classes", 0)
