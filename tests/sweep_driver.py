@@ -3,7 +3,8 @@
 python tests/sweep_driver.py WORKDIR OUT.npz [--reference] [--kill=STAGE:STEP]
 Trains (resuming from WORKDIR/checkpoints) and writes every state leaf and history array to
 OUT.npz; --reference also trains the same sweep uninterrupted, without checkpoints, into
-OUT.npz's `ref/` entries. --kill=in_save:<step> kills this process with SIGKILL while
+OUT.npz's `ref/` entries. The sweep is sharded over two XLA CPU devices (the launchers'
+default on a 2-core machine), so resuming is checked on a sharded layout. --kill=in_save:<step> kills this process with SIGKILL while
 checkpoint <step> is being written (after its files, before the rename that completes it);
 --kill=after_chunk:<step> kills it after the chunk ending at <step> (and its checkpoint).
 """
@@ -17,6 +18,7 @@ import numpy as np
 from absl import logging
 
 from cvae_jax.config import base_config
+from cvae_jax.runs import devices
 from cvae_jax.training import checkpoint, runner
 
 
@@ -58,6 +60,7 @@ def kill_hooks(kill: str) -> checkpoint.Hooks:
 
 
 def main(workdir: str, out: str, reference: bool, kill: str) -> None:
+    devices.use_cpu_devices(2)
     logging.set_verbosity(logging.INFO)
     hooks = kill_hooks(kill) if kill else None
     directory = os.path.join(workdir, "checkpoints")

@@ -5,6 +5,7 @@ The sweep of tests/sweep_driver.py (80 steps, chunks of 10, a checkpoint every 2
 with SIGKILL at chosen points (checkpoint hooks, see tests/sweep_driver.py).
 """
 
+import json
 import os
 import signal
 import subprocess
@@ -58,6 +59,10 @@ def test_killed_during_and_between_checkpoints_then_resumed_equals_uninterrupted
     assert len(resumed) > 10 and set(arrays.files) == set(resumed) | {f"ref/{k}" for k in resumed}
     for key in resumed:  # bitwise, NaN/inf of the diverged members included
         np.testing.assert_array_equal(arrays[key], arrays[f"ref/{key}"], err_msg=key)
+    # The driver shards the sweep over two CPU devices; the layout is stored with the run.
+    meta = json.loads((run_dir / "checkpoints" / "80" / "meta" / "metadata").read_text())
+    assert meta["layout"]["num_devices"] == 2 and meta["layout"]["platform"] == "cpu"
+    assert "was written on devices" not in log
     np.testing.assert_array_equal(arrays["history/step"], np.arange(10, 81, 10))
 
 
@@ -94,6 +99,25 @@ def test_corrupt_newest_checkpoints_fall_back_to_an_older_one(tmp_path, caplog):
 
 def _fake_state(value):
     return TrainState({"w": np.full((2, 3), value, np.float32)}, (), np.full((2,), 20), np.zeros(2))
+
+
+def test_layout_is_stored_and_a_resume_on_another_layout_is_logged(tmp_path, caplog):
+    directory = str(tmp_path / "checkpoints")
+    one, two = {"platform": "cpu", "num_devices": 1}, {"platform": "cpu", "num_devices": 2}
+    saver = checkpoint.SweepCheckpointer(directory, 20, 2, 40, "config-a", layout=one)
+    saver.on_chunk(_fake_state(1.0), {"loss": np.zeros(2, np.float32)})
+    saver.close()
+    meta = json.loads((tmp_path / "checkpoints" / "20" / "meta" / "metadata").read_text())
+    assert meta["layout"] == one
+    with caplog.at_level("INFO"):
+        checkpoint.SweepCheckpointer(directory, 20, 2, 40, "config-a", layout=one).restore_latest(
+            _fake_state(0.0)
+        )
+        assert "was written on devices" not in caplog.text
+        restored = checkpoint.SweepCheckpointer(directory, 20, 2, 40, "config-a", layout=two)
+        restored = restored.restore_latest(_fake_state(0.0))
+    np.testing.assert_array_equal(restored.params["w"], 1.0)  # it resumes, and says so
+    assert "was written on devices {'platform': 'cpu', 'num_devices': 1}" in caplog.text
 
 
 def test_all_checkpoints_corrupt_starts_afresh_and_other_config_is_refused(tmp_path):

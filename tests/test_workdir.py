@@ -94,6 +94,8 @@ def test_launcher_finishes_then_reports_done_then_refuses_another_config(tmp_pat
     launch = partial(subprocess.run, cwd=ROOT, capture_output=True, text=True, timeout=300)
     first = launch(cmd)
     assert first.returncode == 0, first.stderr
+    cores = len(os.sched_getaffinity(0))  # the launchers' default: one XLA CPU device per core
+    assert f"devices: {cores} x cpu devices, 1 process(es)" in first.stderr
     results = json.loads((run_dir / "summary.json").read_text())
     assert results["diverged"] == [] and "step 200/200" in first.stderr
     again = launch(cmd)

@@ -8,8 +8,9 @@ decides how to average (vdm/optax style).
 import distrax
 import jax
 import jax.numpy as jnp
+import numpy as np
 
-_LOG_2PI = jnp.log(2.0 * jnp.pi)
+_LOG_2PI = float(np.log(2.0 * np.pi))  # a Python float: importing runs no JAX op
 
 
 def reparameterize(key: jax.Array, mean: jax.Array, log_var: jax.Array) -> jax.Array:

@@ -1,4 +1,4 @@
-"""What every launcher in experiments/ does: its three flags, the workdir claim, the study run,
+"""What every launcher in experiments/ does: its four flags, the workdir claim, the study run,
 and the project's own errors shown as one line without a traceback.
 
     launch.run(toy2d.STUDY, "configs/toy2d.py")   # the whole body of experiments/toy2d.py
@@ -16,7 +16,7 @@ from ml_collections import config_flags
 from cvae_jax import checks
 from cvae_jax.config import GRID_AXES
 from cvae_jax.errors import ConfigError, CvaeError
-from cvae_jax.runs import workdir
+from cvae_jax.runs import devices, workdir
 from cvae_jax.runs.study import Study
 
 
@@ -29,6 +29,11 @@ def define_flags(default_config: str):
     overwrite = flags.DEFINE_bool(
         "overwrite", False, "Discard the checkpoints of a run with another config in --workdir."
     )
+    flags.DEFINE_integer(
+        "cpu_devices", 0, "XLA CPU devices the sweep is sharded over: 0 = one per core (the "
+        "default), 1 = a single device. Ignored on GPU/TPU; XLA_FLAGS's "
+        "--xla_force_host_platform_device_count, if set, takes precedence over 0.",
+    )  # fmt: skip
     return config, workdir_flag, overwrite
 
 
@@ -101,6 +106,8 @@ def run(study: Study, default_config: str) -> None:
         except OSError as e:
             _fail(f"bad --config: {_innermost_message(e)}", 2)
         try:
+            devices.use_cpu_devices(flags.FLAGS.cpu_devices)  # before JAX's first operation
+            logging.info("devices: %s", devices.describe())
             run_study(study, config.value, path.value, overwrite.value)
         except CvaeError as e:
             _fail(str(e), e.exit_code)

@@ -5,6 +5,7 @@ structure, so each is its own compiled call (`runs.study`).
 """
 
 import os
+import time
 
 import jax
 import jax.numpy as jnp
@@ -91,7 +92,9 @@ def run(config, workdir: str) -> dict:
     eval_data = Dataset(jnp.asarray(eval_np.x), jnp.asarray(eval_np.y))
     eval_key = jax.random.key(ev.seed)
     rows, samples, seconds = [], {"x": eval_np.x, "y": eval_np.y}, {}
+    clock = {"train": 0.0, "evaluate": 0.0, "start": time.perf_counter()}
     for variant, setup, sweep in train_variants(prior_variants(config), workdir, lambda v: data):
+        eval_start = time.perf_counter()
         metrics, member_samples = evaluate_sweep(
             setup.model, sweep.state.params, eval_data, eval_key, num_classes=config.data.num_classes,
             classify=toy_bayes_label, log_density=toy_log_density, num_generated=ev.num_generated,
@@ -99,6 +102,8 @@ def run(config, workdir: str) -> dict:
         rows += member_rows(sweep, jax.device_get(metrics), variant=variant.name)
         samples |= {f"{variant.name}/{k}": np.asarray(v) for k, v in member_samples.items()}
         seconds[variant.name] = sweep.seconds
+        clock["train"] += sweep.seconds
+        clock["evaluate"] += time.perf_counter() - eval_start
     samples["betas"] = np.asarray([reported(b) for b in config.sweep.betas])
     samples["seeds"] = np.asarray(sweep.seeds)
     windows = [beta_window(rows, prior, **config.analysis) for prior in config.variants]
@@ -108,11 +113,19 @@ def run(config, workdir: str) -> dict:
         "curves": curves(rows),
         "train_seconds": seconds,
     }
+    write_start = time.perf_counter()
     results.write_metrics(workdir, config, rows, rows)
     results.write_json(os.path.join(workdir, "summary.json"), summary)
     results.write_npz(os.path.join(workdir, "samples.npz"), samples)
     predicted = {k: lambda b, k=k: linear_gaussian_optimum(b)[k] for k in ("recon_error", "rate")}
     toy2d_plots.toy2d_figures(workdir, config.figures.betas, config.figures.seed_index, predicted)
+    summary["seconds"] = {
+        "train": clock["train"],  # the training loops, compilation included
+        "evaluate": clock["evaluate"],
+        "write_and_figures": time.perf_counter() - write_start,
+        "total": time.perf_counter() - clock["start"],
+    }
+    results.write_json(os.path.join(workdir, "summary.json"), summary)
     return summary
 
 
@@ -127,7 +140,8 @@ def check(config) -> None:
 
 
 def report(summary: dict) -> list[str]:
-    return [
+    split = ", ".join(f"{k} {v:.1f}s" for k, v in summary.get("seconds", {}).items())
+    return [f"seconds: {split}"] + [
         f"beta window {w['variant']}: [{w['beta_min']}, {w['beta_max']}] "
         f"(passing {w['passing_betas']})"
         for w in summary["beta_windows"]

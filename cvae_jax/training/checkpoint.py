@@ -89,14 +89,18 @@ class SweepCheckpointer:
       num_steps: the sweep's total steps.
       fingerprint: identifies the config; checkpoints with another one are refused.
       hooks: optional callbacks (`Hooks`).
+      layout: the device layout (`runs.devices.layout()`-like dict) stored with each
+        checkpoint; resuming on another layout is allowed but logged, since only a resume
+        on the same layout is bitwise identical to an uninterrupted run.
     """
 
     def __init__(
         self, directory: str, every: int, keep: int, num_steps: int, fingerprint: str,
-        hooks: Hooks | None = None,
+        hooks: Hooks | None = None, layout: dict | None = None,
     ):  # fmt: skip
         self.directory = os.path.abspath(directory)
         self.every, self.num_steps, self.fingerprint = every, num_steps, fingerprint
+        self.layout = layout or {}
         self.chunks: list[dict] = []  # per-chunk metrics, restored ones first
         self.steps: list[int] = []
         self.hooks = hooks or Hooks()
@@ -154,6 +158,13 @@ class SweepCheckpointer:
         history = {k: np.asarray(v) for k, v in items.history.items()}
         if digest((state, history)) != meta["digest"] or meta["step"] != step:
             raise ValueError("its contents do not match the digest written with it")
+        if meta.get("layout", self.layout) != self.layout:
+            logging.warning(
+                "checkpoint %s/%d was written on devices %s and resumes on %s: the run goes on, "
+                "but its numbers may differ in the last bits from an uninterrupted run on either "
+                "layout (results are a function of config, seed and device layout).",
+                self.directory, step, meta["layout"], self.layout,
+            )  # fmt: skip
         return state, history
 
     def _set_aside(self, step: int, error: Exception) -> None:
@@ -187,7 +198,8 @@ class SweepCheckpointer:
     def save(self, state) -> None:
         step = int(np.max(state.step))
         history = self.history()
-        meta = {"step": step, "digest": digest((state, history)), "fingerprint": self.fingerprint}
+        meta = {"step": step, "digest": digest((state, history)), "fingerprint": self.fingerprint,
+                "layout": self.layout}  # fmt: skip
         args = ocp.args.Composite(
             state=ocp.args.StandardSave(state),
             history=ocp.args.StandardSave(history),

@@ -90,7 +90,7 @@ def train_sweep(
     if checkpoint_dir is not None:
         saver = checkpoint.SweepCheckpointer(
             checkpoint_dir, t.checkpoint_every or t.log_every, t.checkpoints_to_keep,
-            t.num_steps, config_lib.fingerprint(config), hooks,
+            t.num_steps, config_lib.fingerprint(config), hooks, sweep_layout(setup.sweep_chunk),
         )  # fmt: skip
         state = saver.restore_latest(jax.device_get(state)) or state
         _log_restored(state, setup, t.num_steps)
@@ -105,6 +105,17 @@ def train_sweep(
     if saver is not None:
         result = dataclasses.replace(result, history=saver.history())
     return setup, result
+
+
+def sweep_layout(sweep_chunk) -> dict:
+    """What a sweep's numbers depend on besides config and seed: devices and member groups."""
+    devices = getattr(sweep_chunk, "devices", None) or jax.devices()
+    return {
+        "platform": devices[0].platform,
+        "num_devices": len(devices),
+        "process_count": jax.process_count(),
+        "group_size": getattr(sweep_chunk, "group_size", 0),
+    }
 
 
 def _both(first, second):
