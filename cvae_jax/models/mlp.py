@@ -31,8 +31,31 @@ def activation_fn(name: str):
         ) from None
 
 
+class PartsDense(nn.Module):
+    """nn.Dense applied to the concatenation of `parts`, as a sum of one product per part.
+
+    Same parameters as nn.Dense on the concatenated input. Under vmap over some parts only
+    (many samples of z, one condition c), the product of an unbatched part is computed once:
+    the importance-sampling estimators decode K samples of z against the same observed pixels.
+    """
+
+    features: int
+
+    @nn.compact
+    def __call__(self, parts):
+        sizes = [p.shape[-1] for p in parts]
+        kernel = self.param("kernel", nn.initializers.lecun_normal(), (sum(sizes), self.features))
+        bias = self.param("bias", nn.initializers.zeros, (self.features,))
+        bounds = np.cumsum([0, *sizes])
+        products = [p @ kernel[a:b] for p, a, b in zip(parts, bounds[:-1], bounds[1:], strict=True)]
+        return sum(products[1:], products[0]) + bias
+
+
 class MLP(nn.Module):
-    """Hidden layers only; heads are added by the modules that use it."""
+    """Hidden layers only; heads are added by the modules that use it.
+
+    The input is an array, or a tuple of arrays taken as their concatenation (`PartsDense`).
+    """
 
     hidden: Sequence[int]
     activation: str = "relu"
@@ -40,9 +63,13 @@ class MLP(nn.Module):
     @nn.compact
     def __call__(self, h):
         act = activation_fn(self.activation)
-        for width in self.hidden:
-            h = act(nn.Dense(width)(h))
-        return h
+        for i, width in enumerate(self.hidden):
+            if isinstance(h, tuple):
+                h = PartsDense(width, name=f"Dense_{i}")(h)  # nn.Dense's name and parameters
+            else:
+                h = nn.Dense(width)(h)
+            h = act(h)
+        return jnp.concatenate(h, axis=-1) if isinstance(h, tuple) else h
 
 
 class MLPEncoder(nn.Module):
@@ -74,7 +101,7 @@ class MLPDecoder(nn.Module):
 
     @nn.compact
     def __call__(self, z, c):
-        h = MLP(self.hidden, self.activation)(jnp.concatenate([z, c], axis=-1))
+        h = MLP(self.hidden, self.activation)((z, c))  # c's product is shared by samples of z
         out = nn.Dense(self.output_dim, name="out")(h)
         if self.likelihood == "bernoulli":
             return {"logits": out}
