@@ -29,6 +29,7 @@ from absl import logging
 from orbax.checkpoint.path import atomicity
 
 from cvae_jax.errors import CheckpointMismatchError
+from cvae_jax.training import sharding
 
 _TMP_MARK = ".orbax-checkpoint-tmp"
 
@@ -184,7 +185,7 @@ class SweepCheckpointer:
         self.chunks.append(metrics)
         self.steps.append(step)
         if step % self.every == 0 or step == self.num_steps:
-            self.save(jax.device_get(state))
+            self.save(sharding.to_host(state))
         if self.hooks.after_chunk is not None:
             self.hooks.after_chunk(step)
 

@@ -205,7 +205,7 @@ class SweepChunk:
     def _run(self, axis, state, data, keys, hyper):
         args = (state, data, keys, hyper)
         if self._mesh is not None:
-            args = jax.device_put(args, sharding.input_shardings(self._mesh, axis))
+            args = sharding.put(args, sharding.input_shardings(self._mesh, axis))
         return self.executable(axis, *args)(*args)
 
     def executable(self, axis: int, state, data, keys, hyper):
@@ -246,7 +246,8 @@ class SweepChunk:
             args = _abstract_piece(ps, ph, state, data, keys, hyper)
             m = self.executable(axis, *args).memory_analysis()
             need = m.temp_size_in_bytes + m.argument_size_in_bytes + m.output_size_in_bytes
-            budget = MEMORY_FRACTION * device_memory_bytes(self.devices[0])
+            local = [d for d in self.devices if d.process_index == jax.process_index()]
+            budget = MEMORY_FRACTION * device_memory_bytes(local[0])
             cap = S * H if need <= budget else max(1, int(ps * ph * budget / need))
             if cap < S * H:
                 logging.info(

@@ -10,12 +10,53 @@ import os
 
 import jax
 import numpy as np
+from jax.experimental import multihost_utils
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
 from cvae_jax.training.step import TrainState
 
 AXIS = "sweep"
+
+
+def to_host(tree):
+    """`tree` as host numpy arrays on every process.
+
+    An array sharded over several processes' devices (a multi-host sweep's parameters) is
+    gathered from all of them (`process_allgather`; every process must call this together).
+    """
+
+    def leaf(a):
+        if isinstance(a, jax.Array) and not a.is_fully_addressable:
+            return np.asarray(multihost_utils.process_allgather(a, tiled=True))
+        return np.asarray(a)
+
+    return jax.tree.map(leaf, tree)
+
+
+def put(tree, shardings):
+    """jax.device_put(tree, shardings), also when the shardings span several processes.
+
+    Each process holds the whole (identical) value of an input; across processes every
+    device takes its own slice of it (`make_array_from_callback`).
+    """
+    if jax.process_count() == 1:
+        return jax.device_put(tree, shardings)
+
+    def leaf(a, named):
+        if isinstance(a, jax.Array) and not a.is_fully_addressable:
+            return jax.device_put(a, named)
+        if jax.dtypes.issubdtype(a.dtype, jax.dtypes.prng_key):  # typed keys: their raw bits
+            impl = jax.random.key_impl(a)
+            return jax.random.wrap_key_data(leaf(jax.random.key_data(a), named), impl=impl)
+        host = np.asarray(a)
+        return jax.make_array_from_callback(host.shape, named, lambda index: host[index])
+
+    def subtree(named, sub):  # `shardings` is a prefix of `tree`
+        return jax.tree.map(lambda a: leaf(a, named), sub)
+
+    is_sharding = lambda x: isinstance(x, jax.sharding.Sharding)  # noqa: E731
+    return jax.tree.map(subtree, shardings, tree, is_leaf=is_sharding)
 
 
 def device_memory_bytes(device) -> int:

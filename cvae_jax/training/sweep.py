@@ -22,6 +22,7 @@ from cvae_jax import checks
 from cvae_jax.config import GRID_AXES, ON_NONFINITE, STEP_AXES, base_config
 from cvae_jax.data.dataset import Dataset
 from cvae_jax.errors import ConfigError, DivergenceError
+from cvae_jax.training import sharding
 from cvae_jax.training.layout import SweepChunk
 from cvae_jax.training.step import TrainState, init_state, member_keys
 
@@ -179,6 +180,8 @@ def run_sweep(
         _report_divergence(state, seeds, hyper, done, on_nonfinite)
         if on_chunk is not None:
             on_chunk(state, metrics)
+    if jax.process_count() > 1:  # members sharded over hosts: every process gets them all
+        state = sharding.to_host(state)
     stacked = {k: np.stack([m[k] for m in history]) for k in history[0]} if history else {}
     stacked["step"] = np.asarray(steps)
     return SweepResult(
