@@ -9,8 +9,8 @@ Rows per K (K members: K betas of one seed, or K seeds with --layout=seeds):
   plain_vmap  jit(vmap(vmap(scan))) over all K members at once (the engine before cache-sized groups);
   sequential  the same single-model jitted step called K times in sequence from Python.
 Prints a table; writes sweep_throughput.json and sweep_throughput.png to --out.
---cpu_devices=N makes N XLA host devices (set before jax is imported); the sweep row is
-then sharded over them.
+--cpu_devices=N makes N XLA host devices (set before jax is imported; default 0: one per
+core, as the launchers); the sweep row is sharded over them.
 """
 
 import json
@@ -19,19 +19,19 @@ import sys
 import time
 from pathlib import Path
 
+from benchmarks import xla_env
 
-def _xla_flags_from_argv(argv):
-    """--cpu_devices and --prng_impl must act before jax is imported."""
+
+def _prng_impl_from_argv(argv):
+    """--prng_impl must act before jax is imported."""
     for arg in argv:
         name, _, value = arg.partition("=")
-        if name == "--cpu_devices" and int(value) > 1:
-            flag = f" --xla_force_host_platform_device_count={int(value)}"
-            os.environ["XLA_FLAGS"] = os.environ.get("XLA_FLAGS", "") + flag
         if name == "--prng_impl" and value:
             os.environ["JAX_DEFAULT_PRNG_IMPL"] = value
 
 
-_xla_flags_from_argv(sys.argv)
+_prng_impl_from_argv(sys.argv)
+xla_env.apply_cpu_devices_flag(sys.argv)  # one XLA CPU device per core unless --cpu_devices
 
 import jax  # noqa: E402
 import numpy as np  # noqa: E402
@@ -52,7 +52,7 @@ _LAYOUT = flags.DEFINE_enum("layout", "betas", ["betas", "seeds"], "K betas of 1
 _GROUP = flags.DEFINE_integer("group_size", 0, "sweep.group_size (0: automatic).")
 _SEQ_CALLS = flags.DEFINE_integer("seq_calls", 2000, "Calls timed for the sequential row.")
 _PLAIN_MAX = flags.DEFINE_integer("plain_max_k", 1024, "Largest K for the plain_vmap row.")
-flags.DEFINE_integer("cpu_devices", 1, "XLA host devices (read before jax is imported).")
+flags.DEFINE_integer("cpu_devices", 0, "XLA host devices; 0: one per core (read before jax).")
 flags.DEFINE_string("prng_impl", "", "jax_default_prng_impl, e.g. rbg (changes the numbers).")
 _TORCH = flags.DEFINE_bool("torch", True, "Add a PyTorch single-model row if torch imports.")
 _OUT = flags.DEFINE_string("out", "runs/bench", "Output directory.")
