@@ -34,7 +34,6 @@ from configs import digits  # noqa: E402
 from cvae_jax.data import Dataset, sample_batch  # noqa: E402
 from cvae_jax.training import runner  # noqa: E402
 from cvae_jax.training.step import init_state, make_train_step, member_keys  # noqa: E402
-from cvae_jax.training.sweep import init_sweep  # noqa: E402
 
 _MODELS = flags.DEFINE_list("models", ["conv", "mlp"], "Model kinds: conv, mlp.")
 _KS = flags.DEFINE_list("ks", ["1", "8"], "Sweep sizes K.")
@@ -68,21 +67,8 @@ def image_config(model: str, K: int, conv_impl: str = "auto"):
 
 def time_sweep(config, data) -> dict:
     setup = runner.build_setup(config, data)
-    num_betas = len(setup.hyper["beta"])
-    state, keys = init_sweep(setup.model, setup.optimizer, setup.seeds, num_betas, setup.data)
-    data = jax.tree.map(jax.numpy.asarray, setup.data)
-    start = time.perf_counter()
-    chunk = setup.sweep_chunk.prepare(state, data, keys, setup.hyper)
-    compile_s = time.perf_counter() - start
-    state, _ = jax.block_until_ready(chunk(state, data, keys, setup.hyper))  # warm-up
-    times = []
-    for _ in range(_REPS.value):
-        start = time.perf_counter()
-        state, _ = jax.block_until_ready(chunk(state, data, keys, setup.hyper))
-        times.append(time.perf_counter() - start)
-    members = len(setup.seeds) * num_betas
-    rate = members * _STEPS.value / float(np.median(times))
-    return {"model_steps_per_s": rate, "compile_s": compile_s, "devices": len(chunk.devices)}
+    out = machine.time_sweep_chunk(setup, setup.sweep_chunk.prepare, _STEPS.value, _REPS.value)
+    return {**out, "devices": len(setup.sweep_chunk.devices)}
 
 
 def time_jit_step(config, data) -> dict:

@@ -14,6 +14,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from cvae_jax.training.sweep import init_sweep
+
 
 def _median_seconds(fn, *args, reps: int) -> float:
     jax.block_until_ready(fn(*args))
@@ -90,3 +92,23 @@ def machine_report(dram_mib: float = 512, cache_mib: float = 8, reps: int = 7) -
         "cache_gbps": stream_gbps(cache_mib, reps=max(reps, 21)),
         "cache_mib": cache_mib,
     }
+
+
+def time_sweep_chunk(setup, compile_fn, steps: int, reps: int) -> dict:
+    """`compile_fn(args)` -> a callable, timed; then the median of `reps` timed calls."""
+    num_betas = len(setup.hyper["beta"])
+    state, keys = init_sweep(setup.model, setup.optimizer, setup.seeds, num_betas, setup.data)
+    members = len(setup.seeds) * num_betas
+    data = jax.tree.map(jax.numpy.asarray, setup.data)
+    start = time.perf_counter()
+    chunk = compile_fn(state, data, keys, setup.hyper)
+    compile_s = time.perf_counter() - start
+    state, _ = jax.block_until_ready(chunk(state, data, keys, setup.hyper))  # warm-up
+    times = []
+    for _ in range(reps):
+        start = time.perf_counter()
+        state, _ = jax.block_until_ready(chunk(state, data, keys, setup.hyper))
+        times.append(time.perf_counter() - start)
+    seconds = float(np.median(times))
+    return {"model_steps_per_s": members * steps / seconds, "compile_s": compile_s,
+            "call_s": times}  # fmt: skip

@@ -4,14 +4,13 @@ import json
 import math
 import subprocess
 import sys
-import time
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
 
+from benchmarks import timing  # noqa: E402
 from cvae_jax.data.synthetic import two_gaussians  # noqa: E402
 
 
@@ -128,14 +127,7 @@ def _torch_loop(calls: int, threads: int, reps: int = 3) -> str:
         loss.backward()
         opt.step()
 
-    for _ in range(50):
-        step()
-    rates = []
-    for _ in range(reps):
-        start = time.perf_counter()
-        for _ in range(calls):
-            step()
-        rates.append(calls / (time.perf_counter() - start))
-    row = {"model_steps_per_s": float(np.median(rates)), "torch": torch.__version__,
+    rate = timing.median_rate(step, calls, reps, warmup=50)
+    row = {"model_steps_per_s": rate, "torch": torch.__version__,
            "threads": torch.get_num_threads()}  # fmt: skip
     return json.dumps(row)

@@ -42,7 +42,7 @@ from cvae_jax.config import base_config  # noqa: E402
 from cvae_jax.data import sample_batch  # noqa: E402
 from cvae_jax.training import runner  # noqa: E402
 from cvae_jax.training.step import init_state, make_train_step, member_keys  # noqa: E402
-from cvae_jax.training.sweep import init_sweep, make_plain_sweep_chunk  # noqa: E402
+from cvae_jax.training.sweep import make_plain_sweep_chunk  # noqa: E402
 
 _KS = flags.DEFINE_list("ks", ["1", "8", "64", "256", "1024"], "Sweep sizes K.")
 _STEPS = flags.DEFINE_integer("steps", 100, "Training steps per compiled call.")
@@ -69,23 +69,7 @@ def toy_config(K: int):
 
 
 def time_chunk(setup, compile_fn) -> dict:
-    """`compile_fn(args)` -> a callable, timed; then the median of `reps` timed calls."""
-    num_betas = len(setup.hyper["beta"])
-    state, keys = init_sweep(setup.model, setup.optimizer, setup.seeds, num_betas, setup.data)
-    members = len(setup.seeds) * num_betas
-    data = jax.tree.map(jax.numpy.asarray, setup.data)
-    start = time.perf_counter()
-    chunk = compile_fn(state, data, keys, setup.hyper)
-    compile_s = time.perf_counter() - start
-    state, _ = jax.block_until_ready(chunk(state, data, keys, setup.hyper))  # warm-up
-    times = []
-    for _ in range(_REPS.value):
-        start = time.perf_counter()
-        state, _ = jax.block_until_ready(chunk(state, data, keys, setup.hyper))
-        times.append(time.perf_counter() - start)
-    seconds = float(np.median(times))
-    return {"model_steps_per_s": members * _STEPS.value / seconds, "compile_s": compile_s,
-            "call_s": times}  # fmt: skip
+    return machine.time_sweep_chunk(setup, compile_fn, _STEPS.value, _REPS.value)
 
 
 def single_step(setup, batch_size: int):

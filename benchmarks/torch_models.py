@@ -1,9 +1,10 @@
 """The image cVAEs of `image_throughput.py` as idiomatic PyTorch loops (torch is optional)."""
 
 import json
-import time
 
 import numpy as np
+
+from benchmarks import timing
 
 
 def _modules(kind: str, side: int = 28, latent: int = 8, classes: int = 10):
@@ -60,14 +61,7 @@ def loop(kind: str, batch: int, calls: int, threads: int, reps: int = 3) -> str:
         loss.backward()
         opt.step()
 
-    for _ in range(10):
-        step()
-    rates = []
-    for _ in range(reps):
-        start = time.perf_counter()
-        for _ in range(calls):
-            step()
-        rates.append(calls / (time.perf_counter() - start))
-    row = {"model_steps_per_s": float(np.median(rates)), "torch": torch.__version__,
+    rate = timing.median_rate(step, calls, reps, warmup=10)
+    row = {"model_steps_per_s": rate, "torch": torch.__version__,
            "threads": torch.get_num_threads()}  # fmt: skip
     return json.dumps(row)

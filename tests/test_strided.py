@@ -2,6 +2,7 @@
 
 import flax.linen as nn
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -9,6 +10,7 @@ from configs import digits as digits_config
 from cvae_jax.data import Dataset
 from cvae_jax.errors import ConfigError
 from cvae_jax.models import build_model
+from cvae_jax.models.mlp import MLP
 from cvae_jax.models.strided import StridedConv, StridedConvTranspose
 
 CASES = [(28, 1, 16), (14, 16, 32), (8, 3, 5), (7, 4, 2)]
@@ -64,3 +66,18 @@ def test_conv_impls_build_the_same_model():
     config.model.conv_impl = "fft"
     with pytest.raises(ConfigError, match="model.conv_impl: Unknown conv impl 'fft'"):
         build_model(config, data)
+
+
+def test_parts_dense_equals_dense_on_the_concatenation_in_a_deep_mlp():
+    z, c = (
+        jax.random.normal(jax.random.key(1), (5, 3)),
+        jax.random.normal(jax.random.key(2), (5, 7)),
+    )
+    key = jax.random.key(0)
+    deep = MLP((8, 6, 4))
+    params = jax.jit(deep.init)(key, (z, c))
+    assert list(params["params"]) == ["Dense_0", "Dense_1", "Dense_2"]  # nn.Dense's names
+    reference = jax.jit(MLP((8, 6, 4)).apply)(params, jnp.concatenate([z, c], axis=-1))
+    got = jax.jit(deep.apply)(params, (z, c))
+    np.testing.assert_allclose(got, reference, rtol=1e-5, atol=1e-6)
+    assert _equal_trees(params, jax.jit(MLP((8, 6, 4)).init)(key, jnp.concatenate([z, c], -1)))

@@ -67,7 +67,7 @@ class MLP(nn.Module):
             if isinstance(h, tuple):
                 h = PartsDense(width, name=f"Dense_{i}")(h)  # nn.Dense's name and parameters
             else:
-                h = nn.Dense(width)(h)
+                h = nn.Dense(width, name=f"Dense_{i}")(h)
             h = act(h)
         return jnp.concatenate(h, axis=-1) if isinstance(h, tuple) else h
 
