@@ -21,10 +21,6 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks import xla_env
-
-xla_env.apply_cpu_devices_flag(sys.argv)
-
 import jax  # noqa: E402
 import numpy as np  # noqa: E402
 from absl import app, flags, logging  # noqa: E402
@@ -32,6 +28,7 @@ from absl import app, flags, logging  # noqa: E402
 from benchmarks import machine  # noqa: E402
 from configs import digits  # noqa: E402
 from cvae_jax.data import Dataset, sample_batch  # noqa: E402
+from cvae_jax.runs import devices  # noqa: E402
 from cvae_jax.training import runner  # noqa: E402
 from cvae_jax.training.step import init_state, make_train_step, member_keys  # noqa: E402
 
@@ -40,7 +37,7 @@ _KS = flags.DEFINE_list("ks", ["1", "8"], "Sweep sizes K.")
 _STEPS = flags.DEFINE_integer("steps", 20, "Training steps per compiled call.")
 _REPS = flags.DEFINE_integer("reps", 3, "Timed calls per row; the median is reported.")
 _TORCH = flags.DEFINE_bool("torch", True, "Add the PyTorch rows if torch imports.")
-flags.DEFINE_integer("cpu_devices", 0, "XLA host devices; 0: one per core (before jax import).")
+flags.DEFINE_integer("cpu_devices", 0, "XLA CPU devices; 0: one per core, as the launchers.")
 _OUT = flags.DEFINE_string("out", "runs/bench", "Output directory.")
 
 SIDE, BATCH, NUM_EXAMPLES = 28, 128, 2000
@@ -149,6 +146,7 @@ def table(rows: list[dict]) -> str:
 
 def main(argv):
     del argv
+    devices.use_cpu_devices(flags.FLAGS.cpu_devices)  # before JAX's first operation
     data = image_data()
     rows = [row for model in _MODELS.value for row in measure(model, data)]
     print(table(rows))

@@ -9,8 +9,7 @@ Rows per K (K members: K betas of one seed, or K seeds with --layout=seeds):
   plain_vmap  jit(vmap(vmap(scan))) over all K members at once (the engine before cache-sized groups);
   sequential  the same single-model jitted step called K times in sequence from Python.
 Prints a table; writes sweep_throughput.json and sweep_throughput.png to --out.
---cpu_devices=N makes N XLA host devices (set before jax is imported; default 0: one per
-core, as the launchers); the sweep row is sharded over them.
+--cpu_devices=N makes N XLA host devices (default 0: one per core, as the launchers); the sweep row is sharded over them.
 """
 
 import json
@@ -18,8 +17,6 @@ import os
 import sys
 import time
 from pathlib import Path
-
-from benchmarks import xla_env
 
 
 def _prng_impl_from_argv(argv):
@@ -31,7 +28,6 @@ def _prng_impl_from_argv(argv):
 
 
 _prng_impl_from_argv(sys.argv)
-xla_env.apply_cpu_devices_flag(sys.argv)  # one XLA CPU device per core unless --cpu_devices
 
 import jax  # noqa: E402
 import numpy as np  # noqa: E402
@@ -40,6 +36,7 @@ from absl import app, flags, logging  # noqa: E402
 from benchmarks import machine, report  # noqa: E402
 from cvae_jax.config import base_config  # noqa: E402
 from cvae_jax.data import sample_batch  # noqa: E402
+from cvae_jax.runs import devices  # noqa: E402
 from cvae_jax.training import runner  # noqa: E402
 from cvae_jax.training.step import init_state, make_train_step, member_keys  # noqa: E402
 from cvae_jax.training.sweep import make_plain_sweep_chunk  # noqa: E402
@@ -52,7 +49,7 @@ _LAYOUT = flags.DEFINE_enum("layout", "betas", ["betas", "seeds"], "K betas of 1
 _GROUP = flags.DEFINE_integer("group_size", 0, "sweep.group_size (0: automatic).")
 _SEQ_CALLS = flags.DEFINE_integer("seq_calls", 2000, "Calls timed for the sequential row.")
 _PLAIN_MAX = flags.DEFINE_integer("plain_max_k", 1024, "Largest K for the plain_vmap row.")
-flags.DEFINE_integer("cpu_devices", 0, "XLA host devices; 0: one per core (read before jax).")
+flags.DEFINE_integer("cpu_devices", 0, "XLA CPU devices; 0: one per core, as the launchers.")
 flags.DEFINE_string("prng_impl", "", "jax_default_prng_impl, e.g. rbg (changes the numbers).")
 _TORCH = flags.DEFINE_bool("torch", True, "Add a PyTorch single-model row if torch imports.")
 _OUT = flags.DEFINE_string("out", "runs/bench", "Output directory.")
@@ -144,6 +141,7 @@ def step_costs() -> dict:
 
 def main(argv):
     del argv
+    devices.use_cpu_devices(flags.FLAGS.cpu_devices)  # before JAX's first operation
     results = {"machine": machine.machine_report(), "step": step_costs(), "rows": []}
     names = ["ks", "steps", "reps", "rows", "layout", "group_size", "cpu_devices", "prng_impl"]
     results["flags"] = {name: flags.FLAGS[name].value for name in names}

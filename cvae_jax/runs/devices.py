@@ -47,7 +47,7 @@ def use_cpu_devices(count: int = 0) -> None:
 
 
 def describe() -> str:
-    """'2 x cpu devices, 1 process (one per core; --cpu_devices=N to change)' and the like."""
+    """'2 x cpu devices, 1 process(es) (2 cores available; the count comes from ...)'."""
     devices = jax.devices()
     text = f"{len(devices)} x {devices[0].platform} devices, {jax.process_count()} process(es)"
     if devices[0].platform == "cpu":
