@@ -33,6 +33,7 @@ RANGES = {
     "objective.capacity_gamma": (lambda v: v >= 0, _NON_NEGATIVE),
     "objective.capacity_steps": (_count, "an integer >= 0 (0: C from the first step)"),
     "objective.kl_warmup_steps": (_count, "an integer >= 0 (0: no warm-up)"),
+    "objective.hybrid_alpha": (lambda v: 0 <= v <= 1, "a weight in [0, 1] (1: the cVAE loss)"),
     "training.num_steps": (lambda v: v >= 1, _POSITIVE_INT),
     "training.batch_size": (lambda v: v >= 1, _POSITIVE_INT),
     "training.learning_rate": (lambda v: math.isfinite(v) and v > 0, "a finite number > 0"),

@@ -36,6 +36,7 @@ GRID_AXES = {
     "capacity_steps": "objective.capacity_steps",
     "kl_warmup_steps": "objective.kl_warmup_steps",
     "learning_rate": "training.learning_rate",
+    "hybrid_alpha": "objective.hybrid_alpha",
 }
 STEP_AXES = ("capacity_steps", "kl_warmup_steps")  # step counts: integer values
 ON_NONFINITE = ("freeze", "raise")  # a diverged member: freeze it and go on, or stop
@@ -83,6 +84,8 @@ def base_config() -> ml_collections.ConfigDict:
     config.objective.capacity_gamma = 0.0  # 0 switches the capacity term off
     config.objective.capacity_steps = 0  # C rises linearly from 0 over these steps; 0: fixed C
     config.objective.kl_warmup_steps = 0  # linear KL annealing of beta; 0 switches it off
+    # Sohn et al.'s hybrid: alpha * cVAE + (1 - alpha) * GSNN (decoder trained on z ~ p(z|c))
+    config.objective.hybrid_alpha = 1.0
 
     config.training = ml_collections.ConfigDict()
     config.training.num_steps = 5000

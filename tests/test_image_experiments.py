@@ -96,6 +96,7 @@ def test_digits_smoke_writes_metrics_and_figures(tmp_path):
 
 def test_quadrants_smoke_writes_table_and_figures(tmp_path):
     config = quadrants_config.get_config("smoke")
+    config.sweep.grid.hybrid_alpha = (1.0, 0.5)  # Sohn et al.'s hybrid, on and off
     out = quadrants.run(config, str(tmp_path))
     names = {p.name for p in tmp_path.iterdir()}
     assert {
@@ -109,11 +110,16 @@ def test_quadrants_smoke_writes_table_and_figures(tmp_path):
     assert {(r["observed_quadrants"], r["model"]) for r in rows} == {
         (q, m) for q in config.variants for m in ("baseline", "cvae")
     }
+    cvae = [r for r in rows if r["model"] == "cvae"]
+    assert sorted(r["hybrid_alpha"] for r in cvae) == [0.5, 0.5, 1.0, 1.0]
+    # The -ELBO with 2 samples is a looser bound than the q-IWAE bound with 8.
+    assert all(r["nll_elbo"] > r["nll_recognition_iwae"] for r in cvae)
     nll = {(r["observed_quadrants"], r["model"]): r["nll"] for r in rows}
     assert all(v > 0 for v in nll.values())  # binary pixels: -log p(x|c) > 0
     # More observed pixels leave fewer (and easier) pixels to predict.
     assert nll[(3, "baseline")] < nll[(1, "baseline")] and nll[(3, "cvae")] < nll[(1, "cvae")]
-    assert "| 1 |" in (tmp_path / "nll_table.md").read_text()
+    table = (tmp_path / "nll_table.md").read_text()
+    assert "| 1 | 1 |" in table and "| 3 | 0.5 |" in table
     # Strict JSON: the baseline has no beta, written as null (never a NaN literal).
     text = (tmp_path / "metrics.json").read_text()
     assert "NaN" not in text and "Infinity" not in text

@@ -57,7 +57,7 @@ def _bad_inputs(tmp):
         "grid_name": ("sweep", ["--config.sweep.grid.lr=(0.1,)"], 2,
                       r"Unknown sweep.grid axis 'lr'; the names a sweep can vary are beta, "
                       r"free_bits, capacity, capacity_gamma, capacity_steps, kl_warmup_steps, "
-                      r"learning_rate"),
+                      r"learning_rate, hybrid_alpha"),
         "grid_value": ("sweep", ["--config.sweep.grid.free_bits=(0.5,-1.0)"], 2,
                        r"sweep.grid.free_bits must be a list of values, each a number >= 0"),
         "float_labels": ("sweep", ["--config.data.name=npz", f"--config.data.path={tmp}/c.npz"],

@@ -3,7 +3,7 @@
 The model returns per-example terms (distortion = -log p(x|z,y) [B], rate per latent
 dimension = KL(q(z|x,y) || p(z|y)) [B, Dz]); `loss` is the one place they are reduced.
 Every hyperparameter of the objective (beta, free bits lambda, capacity C, its gamma and
-ramp length, the KL warm-up length) is an array in `hyper`, and the schedules are computed
+ramp length, the KL warm-up length, the hybrid weight alpha) is an array in `hyper`, and the schedules are computed
 from it and the step counter, so a sweep vmaps over all of them and compiles once.
 """
 
@@ -19,6 +19,7 @@ DEFAULT_HYPER = {
     "capacity_gamma": 0.0,
     "capacity_steps": 0.0,
     "kl_warmup_steps": 0.0,
+    "hybrid_alpha": 1.0,
 }
 
 
@@ -75,4 +76,16 @@ def loss_and_metrics(terms, hyper, step=0, free_bits_groups: int = 1):
     weight = kl_weight(step, hyper["kl_warmup_steps"])
     loss = distortion + weight * hyper["beta"] * penalised_rate + capacity_term
     metrics = {"loss": loss, "distortion": distortion, "rate": rate, "elbo": -(distortion + rate)}
+    if "gsnn_distortion" in terms:
+        loss = hybrid_loss(loss, terms["gsnn_distortion"], hyper["hybrid_alpha"])
+        metrics["loss"] = loss
     return loss, metrics
+
+
+def hybrid_loss(cvae_loss, gsnn_distortion, alpha):
+    """Sohn et al. (2015), eq. 8: alpha * cVAE loss + (1 - alpha) * GSNN loss.
+
+    The GSNN loss -log p(x|z,c) with z ~ p(z|c) trains the generation network on the
+    latents it sees at test time; it does not involve the recognition network.
+    """
+    return alpha * cvae_loss + (1.0 - alpha) * jnp.mean(gsnn_distortion)

@@ -76,6 +76,25 @@ def recognition_nll(key, model, params, x, c, num_samples: int) -> jax.Array:
     return -iwae_bound(key, model, params, x, c, num_samples)
 
 
+def elbo_nll(key, model, params, x, c, num_samples: int) -> jax.Array:
+    """-ELBO with K = num_samples draws z_k ~ q(z|x,c), per example [B].
+
+    -(1/K) sum_k log p(x|z_k,c) + KL(q(z|x,c) || p(z|c)), the KL in closed form: the
+    estimator the Pyro CVAE tutorial reports for Sohn et al. (2015) (Trace_ELBO with 10
+    particles; its KL is sampled, with the same expectation). An upper bound on -log p(x|c).
+    """
+    mean_q, log_var_q = model.apply(params, x, c, method=model.encode)
+    mean_p, log_var_p = model.apply(params, c, method=model.prior_params)
+    z = dist.reparameterize(key, jnp.broadcast_to(mean_q, (num_samples, *mean_q.shape)), log_var_q)
+
+    def log_lik(z_k):  # [B]
+        return dist.decoder_log_prob(x, model.apply(params, z_k, c, method=model.decode))
+
+    expected_log_lik = jnp.mean(jax.lax.map(log_lik, z), axis=0)
+    kl = dist.gaussian_kl(mean_q, log_var_q, mean_p, log_var_p)  # [B]
+    return kl - expected_log_lik
+
+
 def decode_mean(model, params, z, y):
     """E[x | z, y] for latents z [..., B, Dz] (leading sample axes are vmapped)."""
     decode = lambda z_b: dist.decoder_mean(model.apply(params, z_b, y, method=model.decode))

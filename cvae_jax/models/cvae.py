@@ -18,6 +18,8 @@ class CVAE(nn.Module):
     decoder: nn.Module
     prior: nn.Module
     num_classes: int = 0  # > 0: y holds integer labels, one-hot encoded; 0: y is a float vector
+    # Also return the GSNN term of Sohn et al.'s hybrid objective: -log p(x|z,c), z ~ p(z|c).
+    gsnn_term: bool = False
 
     def condition(self, y):
         if self.num_classes:
@@ -47,13 +49,18 @@ class CVAE(nn.Module):
         z = dist.reparameterize(key, mean_q, log_var_q)
         decoded = self.decoder(z, c)
         mean_p, log_var_p = self.prior(c)
-        return {
+        terms = {
             "distortion": -dist.decoder_log_prob(x, decoded),  # [B]
             "rate_per_dim": dist.gaussian_kl_per_dim(
                 mean_q, log_var_q, mean_p, log_var_p
             ),  # [B, Dz]
             "reconstruction": dist.decoder_mean(decoded),  # [B, D]
         }
+        if self.gsnn_term:
+            # Its own key (folded in), so the cVAE terms draw the same z with or without it.
+            z_prior = dist.reparameterize(jax.random.fold_in(key, 1), mean_p, log_var_p)
+            terms["gsnn_distortion"] = -dist.decoder_log_prob(x, self.decoder(z_prior, c))  # [B]
+        return terms
 
 
 class BinarizedCVAE(CVAE):
@@ -72,4 +79,6 @@ class BinarizedCVAE(CVAE):
 
 def binarized(model: CVAE) -> BinarizedCVAE:
     """The same modules, trained with dynamic binarisation (`data.binarize='dynamic'`)."""
-    return BinarizedCVAE(model.encoder, model.decoder, model.prior, model.num_classes)
+    return BinarizedCVAE(
+        model.encoder, model.decoder, model.prior, model.num_classes, model.gsnn_term
+    )

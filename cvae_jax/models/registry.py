@@ -18,9 +18,18 @@ def build_prior(model_config, num_classes: int):
     return PRIORS.get(model_config.prior).build(model_config, num_classes)
 
 
+def uses_hybrid_objective(config) -> bool:
+    """Whether any member weights the GSNN term (hybrid_alpha < 1), so the model returns it."""
+    alphas = {config.objective.get("hybrid_alpha", 1.0)}
+    alphas |= set(config.sweep.get("grid", {}).get("hybrid_alpha", ()))
+    return any(a != 1.0 for a in alphas)
+
+
 def build_model(config, data):
     """The cVAE named by `config.model.kind`, sized from `data` (a Dataset)."""
     model = MODELS.get(config.model.kind).build(config, data)
+    if uses_hybrid_objective(config):
+        model = model.clone(gsnn_term=True)
     if config.data.get("binarize", "none") == "dynamic":
         return binarized(model)
     return model

@@ -85,23 +85,33 @@ def metric_curves(path, rows: list[dict], metrics: dict, title: str) -> None:
     save(fig, path)
 
 
-def completion_grids(path, panels: dict, image_shape) -> None:
+def observed_canvas(mask, grid_shape, image_shape) -> np.ndarray:
+    """The tiled observed mask (1 observed, 0 not) with NaN in the gaps between images, so a
+    contour at 0.5 traces only the boundary inside each image."""
+    canvas = tile(np.broadcast_to(mask.astype(np.float32), grid_shape), image_shape)
+    inside = tile(np.ones(grid_shape, np.float32), image_shape) > 0
+    return np.where(inside, canvas, np.nan)
+
+
+def completion_grids(path, panels: dict, image_shape, masks: dict, inch: float = 0.42) -> None:
     """One panel per observed-quadrant count: rows = test inputs; columns = the observed part
-    (unobserved shaded), the truth, the baseline's prediction, then cVAE completions."""
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 4.0), squeeze=False)
+    (unobserved shaded), the truth, the baseline's prediction, then cVAE completions.
+
+    Every image after the first column shows the observed pixels in place; a red line marks
+    where the observed part ends. The figure is sized from the grid, so it has no margins.
+    """
+    first = next(iter(panels.values()))
+    rows, cols = first["cvae"].shape[0], first["cvae"].shape[1] + 3
+    size = (inch * cols * len(panels) + 0.3 * (len(panels) - 1), inch * rows + 0.7)
+    fig, axes = plt.subplots(1, len(panels), figsize=size, squeeze=False, layout="constrained")
     for ax, (q, panel) in zip(axes[0], panels.items(), strict=True):
-        samples = panel["cvae"]  # [R, K, D]
         grid = np.concatenate(
-            [
-                panel["observed"][:, None],
-                panel["truth"][:, None],
-                panel["baseline"][:, None],
-                samples,
-            ],
-            axis=1,
-        )
-        labels = ["obs", "truth", "base"] + [f"z{k + 1}" for k in range(samples.shape[1])]
+            [panel["observed"][:, None], panel["truth"][:, None], panel["baseline"][:, None],
+             panel["cvae"]], axis=1,
+        )  # fmt: skip
+        labels = ["obs", "truth", "base"] + [f"z{k + 1}" for k in range(grid.shape[1] - 3)]
         show_grid(ax, grid, image_shape, col_labels=labels)
-        ax.set_title(f"{q} quadrant(s) observed", fontsize=10)
-    fig.suptitle("quadrant completion: baseline vs cVAE samples z ~ p(z|observed)", fontsize=11)
+        ax.contour(observed_canvas(masks[q], grid.shape, image_shape), levels=[0.5],
+                   colors="tab:red", linewidths=0.6)  # fmt: skip
+        ax.set_title(f"{q} quadrant{'s' * (q > 1)} observed", fontsize=9)
     save(fig, path)
