@@ -2,7 +2,14 @@
 
 # Importing the loaders registers their data sets.
 from cvae_jax.data import files, images, synthetic  # noqa: F401
-from cvae_jax.data.dataset import Dataset, Splits, sample_batch, split, validate_dataset
+from cvae_jax.data.dataset import (
+    Dataset,
+    Splits,
+    sample_batch,
+    split,
+    validate_dataset,
+    without_condition,
+)
 from cvae_jax.data.registry import DATASETS, load_dataset, load_splits
 
 __all__ = [
@@ -14,4 +21,5 @@ __all__ = [
     "sample_batch",
     "split",
     "validate_dataset",
+    "without_condition",
 ]

@@ -18,6 +18,16 @@ class Dataset(NamedTuple):
     y: np.ndarray  # [N] int labels or [N, C] float condition
 
 
+def without_condition(data: Dataset) -> Dataset:
+    """The same x with an empty condition y [N, 0]: an unconditional VAE, same modules.
+
+    Train it with `data.num_classes=0` and the `standard` prior: every network then sees a
+    zero-width condition and p(z|y) = p(z) = N(0, I) (Kingma and Welling 2014).
+    """
+    x = np.asarray(data.x)
+    return Dataset(x, np.zeros((x.shape[0], 0), np.float32))
+
+
 def validate_dataset(data: Dataset, input_dim: int | None = None, num_classes: int = 0) -> None:
     """Raises DataError naming the problem if `data` cannot be trained on as configured."""
     x, y = np.asarray(data.x), np.asarray(data.y)

@@ -7,6 +7,7 @@ parameter tree, so it cannot be a vmapped axis) and then evaluated in one vmappe
 import os
 import time
 
+import jax.numpy as jnp
 import numpy as np
 from absl import logging
 
@@ -27,7 +28,13 @@ CURVES = {
 
 
 def train_judge(splits, config):
-    """The classifier that judges samples, and its own test accuracy."""
+    """The classifier that judges samples (images -> labels), and its own test accuracy."""
+    logits_fn, info = fit_judge(splits, config)
+    return (lambda x: jnp.argmax(logits_fn(x), axis=-1)), info
+
+
+def fit_judge(splits, config):
+    """The judging classifier as images [..., D] -> logits, and its own test accuracy."""
     c = config.classifier
     start = time.perf_counter()
     module, params = supervised.train_classifier(
@@ -40,7 +47,7 @@ def train_judge(splits, config):
         "seconds": time.perf_counter() - start,
     }
     logging.info("classifier test accuracy %.4f", info["test_accuracy"])
-    return (lambda x: supervised.predict(module, params, x)), info
+    return (lambda x: module.apply(params, x)), info
 
 
 def evaluate(config, setup, sweep, splits, classify):

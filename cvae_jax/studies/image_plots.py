@@ -115,3 +115,37 @@ def completion_grids(path, panels: dict, image_shape, masks: dict, inch: float =
                    colors="tab:red", linewidths=0.6)  # fmt: skip
         ax.set_title(f"{q} quadrant{'s' * (q > 1)} observed", fontsize=9)
     save(fig, path)
+
+
+def beta_pathways(path, inputs, recon, samples, betas, image_shape, title, inch=0.42) -> None:
+    """Beckham's figure 5: per beta (rows), reconstructions (inference pathway, under the
+    inputs) beside samples decoded from z ~ p(z) (generative pathway).
+
+    inputs [C, D]; recon and samples [H, C, D] for the H betas.
+    """
+    cols = inputs.shape[0]
+    names = [f"beta {b:g}" for b in betas]
+    size = (inch * 2 * cols + 1.2, inch * (len(betas) + 1) + 0.8)
+    fig, (left, right) = plt.subplots(1, 2, figsize=size, layout="constrained")
+    show_grid(left, np.concatenate([inputs[None], recon], 0), image_shape, ["input", *names])
+    left.set_title("inference: x -> z ~ q(z|x) -> x'", fontsize=9)
+    aligned = np.concatenate([np.zeros_like(inputs)[None], samples], 0)  # a blank input row
+    show_grid(right, aligned, image_shape, ["", *names])
+    right.set_title("generation: z ~ p(z) -> x", fontsize=9)
+    fig.suptitle(title, fontsize=10)
+    save(fig, path)
+
+
+def beta_lines(path, rows: list[dict], metrics: dict, title: str) -> None:
+    """One panel per metric ({key: axis label}) against beta; symlog, so beta = 0 is shown."""
+    fig, axes = plt.subplots(1, len(metrics), figsize=(3.3 * len(metrics), 3.0), squeeze=False,
+                             layout="constrained")  # fmt: skip
+    betas = [r["beta"] for r in rows]
+    for ax, (key, label) in zip(axes[0], metrics.items(), strict=True):
+        ax.plot(betas, [r[key] for r in rows], marker="o")
+        ax.set_xscale("symlog", linthresh=min([b for b in betas if b > 0] or [1.0]))
+        ax.set_xlabel("beta")
+        ax.set_ylabel(label, fontsize=8)
+        ax.grid(alpha=0.3)
+    fig.suptitle(title, fontsize=10)
+    save(fig, path)
