@@ -9,7 +9,7 @@ MNIST / Fashion-MNIST from your own files (nothing is downloaded):
 import ml_collections
 import numpy as np
 
-from cvae_jax.config import base_config
+from cvae_jax.config import base_config, classifier_config
 from cvae_jax.errors import ConfigError
 
 PRIORS = ("standard", "fixed_conditional", "learned_conditional", "network")
@@ -50,12 +50,7 @@ def get_config(arg: str = ""):
     config.sweep.num_seeds = 1
     config.variants = PRIORS  # one compiled sweep per prior variant
 
-    config.classifier = ml_collections.ConfigDict()
-    config.classifier.hidden = (256,)
-    config.classifier.num_steps = 2000
-    config.classifier.batch_size = 128
-    config.classifier.learning_rate = 1e-3
-    config.classifier.seed = 0
+    config.classifier = classifier_config()
 
     config.evaluation = ml_collections.ConfigDict()
     config.evaluation.iwae_samples = 100

@@ -8,7 +8,7 @@ MNIST-format files instead of the bundled digits:
 
 import ml_collections
 
-from cvae_jax.config import base_config
+from cvae_jax.config import base_config, classifier_config
 from cvae_jax.errors import ConfigError
 
 
@@ -46,12 +46,7 @@ def get_config(arg: str = ""):
     config.families.kl_warmup_steps = (0, 1000, 2500, 5000, 10000)
     config.matched_rates = (5.0, 10.0, 15.0, 20.0)  # nats; the docs table compares here
 
-    config.classifier = ml_collections.ConfigDict()
-    config.classifier.hidden = (256,)
-    config.classifier.num_steps = 2000
-    config.classifier.batch_size = 128
-    config.classifier.learning_rate = 1e-3
-    config.classifier.seed = 0
+    config.classifier = classifier_config()
 
     config.evaluation = ml_collections.ConfigDict()
     config.evaluation.iwae_samples = 100

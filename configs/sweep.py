@@ -10,7 +10,7 @@ Any hyperparameter is an axis: --config.sweep.grid.capacity='(0.0,2.0,5.0)'
 
 import ml_collections
 
-from cvae_jax.config import base_config
+from cvae_jax.config import base_config, classifier_config
 from cvae_jax.errors import ConfigError
 
 
@@ -35,12 +35,7 @@ def get_config(arg: str = ""):
     config.sweep.betas = (0.25, 0.5, 1.0, 2.0, 4.0)
     config.sweep.num_seeds = 2
 
-    config.classifier = ml_collections.ConfigDict()
-    config.classifier.hidden = (256,)
-    config.classifier.num_steps = 2000
-    config.classifier.batch_size = 128
-    config.classifier.learning_rate = 1e-3
-    config.classifier.seed = 0
+    config.classifier = classifier_config()
 
     config.evaluation = ml_collections.ConfigDict()
     config.evaluation.iwae_samples = 100

@@ -7,7 +7,7 @@ MNIST from your own files: --config.data.name=mnist --config.data.path=/path/to/
 
 import ml_collections
 
-from cvae_jax.config import base_config
+from cvae_jax.config import base_config, classifier_config
 from cvae_jax.errors import ConfigError
 
 
@@ -33,12 +33,7 @@ def get_config(arg: str = ""):
     config.sweep.betas = (0.0, 0.05, 0.2, 1.0, 4.0, 20.0, 100.0, 1000.0)
     config.sweep.num_seeds = 1
 
-    config.classifier = ml_collections.ConfigDict()
-    config.classifier.hidden = (256,)
-    config.classifier.num_steps = 2000
-    config.classifier.batch_size = 128
-    config.classifier.learning_rate = 1e-3
-    config.classifier.seed = 0
+    config.classifier = classifier_config()
 
     config.evaluation = ml_collections.ConfigDict()
     config.evaluation.num_samples = 1000  # z ~ p(z) scored by the classifier

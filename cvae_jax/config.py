@@ -124,6 +124,13 @@ def base_config() -> ml_collections.ConfigDict:
     return config
 
 
+def classifier_config() -> ml_collections.ConfigDict:
+    """The `classifier` section of the image studies: the MLP that judges samples."""
+    return ml_collections.ConfigDict(
+        {"hidden": (256,), "num_steps": 2000, "batch_size": 128, "learning_rate": 1e-3, "seed": 0}
+    )
+
+
 def _choices() -> dict[str, tuple[str, ...]]:
     return {
         "model.kind": MODELS.names(),

@@ -10,12 +10,13 @@ from cvae_jax.data.dataset import (
     validate_dataset,
     without_condition,
 )
-from cvae_jax.data.registry import DATASETS, load_dataset, load_splits
+from cvae_jax.data.registry import DATASETS, describe, load_dataset, load_splits
 
 __all__ = [
     "DATASETS",
     "Dataset",
     "Splits",
+    "describe",
     "load_dataset",
     "load_splits",
     "sample_batch",

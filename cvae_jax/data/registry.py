@@ -17,3 +17,14 @@ def load_splits(data_config):
 def load_dataset(data_config):
     """The training part of the data set named by `data_config.name`."""
     return load_splits(data_config).train
+
+
+def describe(data_config, splits) -> dict:
+    """What a study's summary.json says about its data: which files, how many images."""
+    return {
+        "name": data_config.name,
+        "path": data_config.path,
+        "image_shape": list(splits.image_shape) if splits.image_shape else None,
+        "num_train": int(splits.train.x.shape[0]),
+        "num_test": int(splits.test.x.shape[0]) if splits.test is not None else 0,
+    }

@@ -80,6 +80,13 @@ def write_metrics(workdir: str, config, metrics, rows: list[dict]) -> None:
     write_csv(os.path.join(workdir, "metrics.csv"), rows)
 
 
+def write_study(workdir: str, config, rows: list[dict], summary: dict) -> dict:
+    """`write_metrics` plus summary.json; returns the summary with the rows (for reports)."""
+    write_metrics(workdir, config, rows, rows)
+    write_json(os.path.join(workdir, "summary.json"), summary)
+    return {**summary, "rows": rows}
+
+
 def write_npz(path: str, arrays: dict) -> None:
     """Arrays (names may contain '/') as one .npz, written atomically."""
     buffer = io.BytesIO()

@@ -11,7 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 from absl import logging
 
-from cvae_jax.data import images, load_splits
+from cvae_jax.data import describe, images, load_splits
 from cvae_jax.evaluation import images as image_eval
 from cvae_jax.evaluation.rows import member_rows
 from cvae_jax.runs import results
@@ -109,21 +109,13 @@ def run(config, workdir: str) -> dict:
         f"{config.data.name}: test metrics per prior (mean over seeds)",
     )  # fmt: skip
     summary = {
-        "data": {
-            "name": config.data.name,
-            "path": config.data.path,
-            "image_shape": list(splits.image_shape),
-            "num_train": int(splits.train.x.shape[0]),
-            "num_test": int(splits.test.x.shape[0]),
-        },
+        "data": describe(config.data, splits),
         "classifier": judge,
         "num_steps": config.training.num_steps,
         "timings": timings,
         "total_seconds": time.perf_counter() - start,
     }
-    results.write_metrics(workdir, config, rows, rows)
-    results.write_json(os.path.join(workdir, "summary.json"), summary)
-    return {**summary, "rows": rows}
+    return results.write_study(workdir, config, rows, summary)
 
 
 def report(out: dict) -> list[str]:

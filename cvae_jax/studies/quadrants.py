@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 from absl import logging
 
-from cvae_jax.data import load_splits
+from cvae_jax.data import describe, load_splits
 from cvae_jax.data import quadrants as quadrant_data
 from cvae_jax.data.dataset import Dataset
 from cvae_jax.errors import ConfigError
@@ -190,20 +190,14 @@ def run(config, workdir: str) -> dict:
     )  # fmt: skip
     summary = {
         "data": {
-            "name": config.data.name,
-            "path": config.data.path,
-            "image_shape": list(splits.image_shape),
-            "num_train": int(splits.train.x.shape[0]),
-            "num_test": int(splits.test.x.shape[0]),
+            **describe(config.data, splits),
             "targets": "greyscale" if config.data.binarize == "none" else "binary",
         },
         "nll_table_markdown": table,
         "total_seconds": time.perf_counter() - start,
     }
-    results.write_metrics(workdir, config, rows, rows)
-    results.write_json(os.path.join(workdir, "summary.json"), summary)
     results.atomic_write_bytes(os.path.join(workdir, "nll_table.md"), table.encode())
-    return {**summary, "rows": rows}
+    return results.write_study(workdir, config, rows, summary)
 
 
 def report(out: dict) -> list[str]:

@@ -18,7 +18,7 @@ import numpy as np
 from absl import logging
 
 from cvae_jax import config as config_lib
-from cvae_jax.data import images, load_splits
+from cvae_jax.data import describe, images, load_splits
 from cvae_jax.data.files import num_classes_of
 from cvae_jax.errors import DataError
 from cvae_jax.evaluation import members
@@ -114,18 +114,13 @@ def run(config, workdir: str) -> dict:
         "eval_seconds": eval_seconds,
         "total_seconds": time.perf_counter() - start,
     }
-    results.write_metrics(workdir, config, rows, rows)
-    results.write_json(os.path.join(workdir, "summary.json"), summary)
-    return {**summary, "rows": rows}
+    return results.write_study(workdir, config, rows, summary)
 
 
 def data_summary(config, splits) -> dict:
     return {
-        "name": config.data.name,
-        "path": config.data.path,
+        **describe(config.data, splits),
         "num_classes": config.data.num_classes,
-        "num_train": int(splits.train.x.shape[0]),
-        "num_test": int(splits.test.x.shape[0]),
         "dim": int(splits.train.x.shape[1]),
     }
 

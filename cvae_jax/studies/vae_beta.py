@@ -13,7 +13,7 @@ import time
 import numpy as np
 from absl import logging
 
-from cvae_jax.data import images, load_splits, without_condition
+from cvae_jax.data import describe, images, load_splits, without_condition
 from cvae_jax.evaluation import unconditional
 from cvae_jax.evaluation.rows import member_rows
 from cvae_jax.runs import results
@@ -67,21 +67,17 @@ def run(config, workdir: str) -> dict:
         metric_arrays = {k: v_ for k, v_ in evaluated.items() if not k.endswith("_grid")}
         rows += member_rows(sweep, metric_arrays, variant=v.name, eval_seconds=eval_seconds)
         logging.info("trained in %.1fs, evaluated in %.1fs", sweep.seconds, eval_seconds)
+        timings = {"train_seconds": sweep.seconds, "eval_seconds": eval_seconds}
         write_figures(
             workdir, evaluated, config.sweep.betas, splits.test.x, splits.image_shape,
             f"{config.data.name}: unconditional VAE, {config.training.num_steps} steps",
         )  # fmt: skip
     summary = {
-        "data": {
-            "name": config.data.name, "path": config.data.path,
-            "num_train": int(splits.train.x.shape[0]), "num_test": int(splits.test.x.shape[0]),
-        },
-        "classifier": judge, "num_steps": config.training.num_steps,
+        "data": describe(config.data, splits), "classifier": judge,
+        "num_steps": config.training.num_steps, "timings": timings,
         "total_seconds": time.perf_counter() - start,
     }  # fmt: skip
-    results.write_metrics(workdir, config, rows, rows)
-    results.write_json(os.path.join(workdir, "summary.json"), summary)
-    return {**summary, "rows": rows}
+    return results.write_study(workdir, config, rows, summary)
 
 
 def report(out: dict) -> list[str]:
