@@ -65,5 +65,15 @@ def test_vae_beta_smoke_trades_rate_for_distortion(tmp_path):
     for r in rows:
         assert 0.1 <= r["sample_confidence"] <= 1  # a mean max-probability over 10 classes
         assert 0 <= r["sample_label_entropy"] <= np.log(10) + 1e-6
+        assert 1 - 1e-5 <= r["sample_score"] <= 10 + 1e-4
     assert "NaN" not in (tmp_path / "metrics.json").read_text()
     assert json.loads((tmp_path / "summary.json").read_text())["data"]["num_test"] > 0
+
+
+def test_classifier_score_is_one_without_diversity_or_confidence_and_ten_at_best():
+    from cvae_jax.evaluation.unconditional import classifier_score
+
+    confident = jnp.where(jnp.eye(10, dtype=bool), 30.0, -30.0)  # each digit once, certain
+    assert float(classifier_score(jnp.tile(confident, (3, 1)))) == pytest.approx(10, rel=1e-4)
+    assert float(classifier_score(jnp.tile(confident[:1], (7, 1)))) == pytest.approx(1, rel=1e-4)
+    assert float(classifier_score(jnp.zeros((5, 10)))) == pytest.approx(1, rel=1e-4)

@@ -2,9 +2,11 @@
 2017): the inference pathway (reconstructions x -> z ~ q(z|x) -> x') and the generative
 pathway (z ~ p(z) -> x), scored by distortion, rate and a classifier trained on the labels.
 
-The sample-quality scores need no image model: the classifier's mean confidence on samples
-(a digit-like sample gets a confident label) and the entropy of its predicted labels over the
-samples (log 10 when every digit is drawn equally often; 0 when the samples all look alike).
+The sample-quality scores come from a classifier trained on the labels: its mean confidence
+on samples (a digit-like sample gets a confident label), the entropy of its predicted labels
+over the samples (log 10 when every digit is drawn equally often; 0 when all look alike), and
+the two combined as the classifier score exp E_x KL(p(y|x) || p(y)) of Salimans et al. (2016),
+from 1 (no digit, or always the same one) to 10 (confident and every digit equally often).
 """
 
 import jax
@@ -18,6 +20,7 @@ METRICS = {  # name -> axis label
     "recon_accuracy": "classifier accuracy on reconstructions",
     "sample_confidence": "classifier confidence on samples",
     "sample_label_entropy": "entropy of sample labels (nats)",
+    "sample_score": "classifier score of samples (1 to 10)",
 }
 
 
@@ -25,6 +28,15 @@ def label_entropy(labels, num_classes: int) -> jax.Array:
     """Entropy (nats) of the empirical distribution of integer `labels` [N]."""
     freq = jnp.mean(jax.nn.one_hot(labels, num_classes), axis=0)
     return -jnp.sum(jnp.where(freq > 0, freq * jnp.log(jnp.where(freq > 0, freq, 1.0)), 0.0))
+
+
+def classifier_score(logits) -> jax.Array:
+    """exp E_x KL(p(y|x) || p(y)) for classifier logits [N, L], p(y) their mean (Salimans et
+    al. 2016's score with a digit classifier): between 1 and L."""
+    log_probs = jax.nn.log_softmax(logits, axis=-1)
+    log_marginal = jnp.log(jnp.mean(jnp.exp(log_probs), axis=0))
+    kl = jnp.sum(jnp.exp(log_probs) * (log_probs - log_marginal), axis=-1)
+    return jnp.exp(jnp.mean(kl))
 
 
 def evaluate_member(model, params, test, logits_fn, num_classes: int, e, key) -> dict:
@@ -47,7 +59,8 @@ def evaluate_member(model, params, test, logits_fn, num_classes: int, e, key) ->
     no_condition = jnp.zeros((e.num_samples, 0), x.dtype)
     z = model.apply(params, no_condition, sample_key, method=model.prior_sample)
     samples = decode_mean(model, params, z, no_condition)  # [N, D]
-    probs = jax.nn.softmax(logits_fn(samples), axis=-1)
+    logits = logits_fn(samples)
+    probs = jax.nn.softmax(logits, axis=-1)
     return {
         "test_distortion": jnp.mean(bounds["distortion"]),
         "test_rate": jnp.mean(bounds["rate"]),
@@ -55,6 +68,7 @@ def evaluate_member(model, params, test, logits_fn, num_classes: int, e, key) ->
         "recon_accuracy": jnp.mean(jnp.argmax(logits_fn(recon), -1) == labels[: e.recon_examples]),
         "sample_confidence": jnp.mean(jnp.max(probs, axis=-1)),
         "sample_label_entropy": label_entropy(jnp.argmax(probs, -1), num_classes),
+        "sample_score": classifier_score(logits),
         "recon_grid": recon[: e.figure_columns],  # [C, D]
         "sample_grid": samples[: e.figure_columns],  # [C, D]
     }

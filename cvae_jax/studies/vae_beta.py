@@ -86,7 +86,8 @@ def report(out: dict) -> list[str]:
         lines.append(
             f"beta {r['beta']:<7g} seed {r['seed']} | distortion {r['test_distortion']:8.2f} | "
             f"rate {r['test_rate']:7.2f} | recon acc {r['recon_accuracy']:.3f} | sample conf "
-            f"{r['sample_confidence']:.3f} | label entropy {r['sample_label_entropy']:.3f}"
+            f"{r['sample_confidence']:.3f} | label entropy {r['sample_label_entropy']:.3f} | "
+            f"score {r['sample_score']:.2f}"
         )
     return lines + [f"total {out['total_seconds']:.1f}s"]
 
