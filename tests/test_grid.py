@@ -69,6 +69,19 @@ def test_learning_rate_axis_equals_a_standalone_run_at_that_rate(tiny_config):
     assert not np.allclose(jax.tree.leaves(first)[0], jax.tree.leaves(second)[0])
 
 
+def test_hybrid_axis_equals_a_standalone_run_at_that_weight(tiny_config):
+    tiny_config.sweep.betas = (1.0,)
+    tiny_config.sweep.num_seeds = 1
+    tiny_config.sweep.grid.hybrid_alpha = (1.0, 0.5)  # Sohn et al.: alpha * cVAE + (1-a) * GSNN
+    _, result = runner.train_sweep(tiny_config)
+    plain = tiny_config.copy_and_resolve_references()
+    plain.sweep.grid.hybrid_alpha = (1.0,)  # the model gains the GSNN term from the point alone
+    alone = runner.train_single(plain, 0, {"beta": 1.0, "hybrid_alpha": 0.5})
+    _assert_trees_close(result.select(hybrid_alpha=0.5).member_params(0, 0), alone.params)
+    cvae, hybrid = (result.select(hybrid_alpha=a).member_params(0, 0) for a in (1.0, 0.5))
+    assert not np.allclose(jax.tree.leaves(cvae)[0], jax.tree.leaves(hybrid)[0])
+
+
 def test_rows_carry_every_swept_name_and_select_by_value(tiny_config):
     tiny_config.sweep.betas = (0.5, 2.0)
     tiny_config.sweep.grid.free_bits = (0.0, 0.25)

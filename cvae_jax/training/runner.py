@@ -143,13 +143,17 @@ def train_single(config, seed: int, point=None, data: Dataset | None = None) -> 
     point: the member's grid point, {name: value} (a number is taken as beta); a name left
       out must have a single value in the config's grid.
     """
-    setup = build_setup(config, data)
     point = {"beta": point} if np.isscalar(point) else dict(point or {})
     grid = config_lib.grid(config)
     checks.grid_names(point, tuple(grid))
     for name, values in grid.items():
         if name not in point and len(values) > 1:
             raise ConfigError(f"train_single: say which {name} of {values} to train.")
+    if "hybrid_alpha" in point:  # the model returns the GSNN term only if a member weighs it
+        config = config.copy_and_resolve_references()
+        alphas = {*grid["hybrid_alpha"], float(point["hybrid_alpha"])}
+        config.sweep.grid.hybrid_alpha = tuple(sorted(alphas))
+    setup = build_setup(config, data)
     hyper = sweep_hyper({n: [point.get(n, grid[n][0])] for n in grid})
     hyper = {k: v[0] for k, v in hyper.items()}
     init_key, train_key = member_keys(seed)
