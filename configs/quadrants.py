@@ -73,8 +73,10 @@ def get_config(arg: str = ""):
         # 500-500 networks cost ~10x the default per decoded sample: K = 100 keeps the two
         # importance-sampling estimates to minutes on a CPU (the -ELBO is Pyro's figure).
         config.evaluation.num_samples = 100
-    if "smoke" in options:
+    if "smoke" in options:  # tiny networks in every setting: a smoke run tests the wiring
         config.variants = (1, 3)
+        config.baseline.hidden = config.model.hidden = (32,)
+        config.model.latent_dim = 4
         config.baseline.num_steps = 50
         config.training.num_steps = 40
         config.training.log_every = 20

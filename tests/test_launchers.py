@@ -52,7 +52,6 @@ def _bad_inputs(tmp):
                       r"5 observed quadrants is not possible; use numbers among 1, 2, 3"),
         "vae_beta": ("vae_beta", ["--config.sweep.betas=(0.0,-1.0)"], 2,
                      r"sweep.betas .*finite and >= 0"),
-        "pyro_arg": ("quadrants:pyro,smok", [], 2, r"Unknown config argument 'pyro,smok'"),
         "sigma": ("gaussian_mean", ["--config.sigma=-1.0"], 2,
                   r"data.sigma=-1.0 is not allowed; it must be a standard deviation > 0"),
         "workdir_file": ("gaussian_mean", [f"--workdir={tmp}/a_file"], 1,
@@ -87,7 +86,7 @@ def outcomes(tmp_path_factory):
 CASES = [
     "batch", "prior", "own_data", "typo", "config_arg", "missing_dir", "count_mismatch",
     "truncated_gz", "labels", "quadrants", "sigma", "workdir_file", "grid_name", "grid_value",
-    "float_labels", "vae_beta", "pyro_arg",
+    "float_labels", "vae_beta",
 ]  # fmt: skip
 
 

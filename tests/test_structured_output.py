@@ -87,7 +87,7 @@ def _loss_and_grads(model, params, x, c, key, alpha):
     def loss(p):
         return objectives.loss_and_metrics(model.apply(p, x, c, key), hyper)[0]
 
-    return jax.value_and_grad(loss)(params)
+    return jax.jit(jax.value_and_grad(loss))(params)
 
 
 def test_hybrid_objective_at_alpha_one_is_the_cvae_loss_and_at_zero_skips_recognition():
@@ -126,9 +126,12 @@ def test_the_model_returns_the_gsnn_term_only_when_a_member_weights_it():
 
 
 def test_pyro_setting_has_greyscale_targets_and_unknown_arguments_fail():
-    config = quadrants_config.get_config("pyro,smoke")
+    config = quadrants_config.get_config("pyro")
     validate(config)
     assert config.data.binarize == "none" and config.model.latent_dim == 200
-    assert config.training.num_steps == quadrants_config.get_config("smoke").training.num_steps
+    assert config.model.hidden == config.baseline.hidden == (500, 500)
+    smoke = quadrants_config.get_config("pyro,smoke")  # both arguments apply
+    assert smoke.data.binarize == "none"
+    assert smoke.training.num_steps == quadrants_config.get_config("smoke").training.num_steps
     with pytest.raises(ConfigError, match="Unknown config argument 'pyr'"):
         quadrants_config.get_config("pyr")
