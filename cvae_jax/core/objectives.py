@@ -75,10 +75,9 @@ def loss_and_metrics(terms, hyper, step=0, free_bits_groups: int = 1):
     capacity_term = hyper["capacity_gamma"] * jnp.abs(rate - capacity)
     weight = kl_weight(step, hyper["kl_warmup_steps"])
     loss = distortion + weight * hyper["beta"] * penalised_rate + capacity_term
-    metrics = {"loss": loss, "distortion": distortion, "rate": rate, "elbo": -(distortion + rate)}
-    if "gsnn_distortion" in terms:
+    if "gsnn_distortion" in terms:  # the model returns it when some member has alpha < 1
         loss = hybrid_loss(loss, terms["gsnn_distortion"], hyper["hybrid_alpha"])
-        metrics["loss"] = loss
+    metrics = {"loss": loss, "distortion": distortion, "rate": rate, "elbo": -(distortion + rate)}
     return loss, metrics
 
 

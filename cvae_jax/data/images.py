@@ -101,6 +101,14 @@ def sample_binary(data: Dataset, seed: int) -> Dataset:
     return Dataset((u < data.x).astype(np.float32), data.y)
 
 
+def test_as_trained(data_config, test: Dataset) -> Dataset:
+    """The test images as the model saw its training data: binarised once, with a fixed seed,
+    when training binarised afresh each step (`data.binarize='dynamic'`)."""
+    if data_config.get("binarize", "none") == "dynamic":
+        return sample_binary(test, data_config.seed)
+    return test
+
+
 def _finish(train: Dataset, test: Dataset, data_config) -> Splits:
     """Training-set cap and binarisation, common to every image data set."""
     limit = data_config.get("max_train_examples", 0)

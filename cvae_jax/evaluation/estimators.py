@@ -36,20 +36,33 @@ def log_mean_exp_over_samples(log_weight, z):
     return jax.nn.logsumexp(log_weights, axis=0) - jnp.log(num_samples)
 
 
+def _posterior_samples(key, model, params, x, y, num_samples: int):
+    """z [K, B, Dz] ~ q(z|x,y), with q's and p(z|y)'s (mean, log_var) [B, Dz] each."""
+    mean_q, log_var_q = model.apply(params, x, y, method=model.encode)
+    prior = model.apply(params, y, method=model.prior_params)
+    z = dist.reparameterize(key, jnp.broadcast_to(mean_q, (num_samples, *mean_q.shape)), log_var_q)
+    return z, (mean_q, log_var_q), prior
+
+
+def _log_likelihood(model, params, x, y):
+    """z_k [B, Dz] -> log p(x|z_k,y) [B]: the decoder term every estimator averages."""
+    return lambda z_k: dist.decoder_log_prob(x, model.apply(params, z_k, y, method=model.decode))
+
+
 def iwae_bound(key, model, params, x, y, num_samples: int):
     """Importance-weighted bound on log p(x | y) with K = num_samples, per example [B].
 
     log (1/K) sum_k p(x|z_k,y) p(z_k|y) / q(z_k|x,y), z_k ~ q(z|x,y); K = 1 is the ELBO
     in expectation and the bound rises to log p(x|y) as K grows (Burda et al. 2016).
     """
-    mean_q, log_var_q = model.apply(params, x, y, method=model.encode)
-    mean_p, log_var_p = model.apply(params, y, method=model.prior_params)
-    z = dist.reparameterize(key, jnp.broadcast_to(mean_q, (num_samples, *mean_q.shape)), log_var_q)
+    z, (mean_q, log_var_q), (mean_p, log_var_p) = _posterior_samples(
+        key, model, params, x, y, num_samples
+    )
+    log_lik = _log_likelihood(model, params, x, y)
 
     def log_weight(z_k):  # [B]
-        decoded = model.apply(params, z_k, y, method=model.decode)
         return (
-            dist.decoder_log_prob(x, decoded)
+            log_lik(z_k)
             + dist.gaussian_log_prob(z_k, mean_p, log_var_p)
             - dist.gaussian_log_prob(z_k, mean_q, log_var_q)
         )
@@ -64,11 +77,7 @@ def prior_sampling_nll(key, model, params, x, c, num_samples: int) -> jax.Array:
     -log p(x|c) is biased upward (by Jensen) and falls towards the true value as K grows.
     """
     z = model.apply(params, c, key, num_samples, method=model.prior_sample)  # [K, B, Dz]
-
-    def log_lik(z_k):  # [B]
-        return dist.decoder_log_prob(x, model.apply(params, z_k, c, method=model.decode))
-
-    return -log_mean_exp_over_samples(log_lik, z)
+    return -log_mean_exp_over_samples(_log_likelihood(model, params, x, c), z)
 
 
 def recognition_nll(key, model, params, x, c, num_samples: int) -> jax.Array:
@@ -83,15 +92,9 @@ def elbo_nll(key, model, params, x, c, num_samples: int) -> jax.Array:
     estimator the Pyro CVAE tutorial reports for Sohn et al. (2015) (Trace_ELBO with 10
     particles; its KL is sampled, with the same expectation). An upper bound on -log p(x|c).
     """
-    mean_q, log_var_q = model.apply(params, x, c, method=model.encode)
-    mean_p, log_var_p = model.apply(params, c, method=model.prior_params)
-    z = dist.reparameterize(key, jnp.broadcast_to(mean_q, (num_samples, *mean_q.shape)), log_var_q)
-
-    def log_lik(z_k):  # [B]
-        return dist.decoder_log_prob(x, model.apply(params, z_k, c, method=model.decode))
-
-    expected_log_lik = jnp.mean(jax.lax.map(log_lik, z), axis=0)
-    kl = dist.gaussian_kl(mean_q, log_var_q, mean_p, log_var_p)  # [B]
+    z, q, p = _posterior_samples(key, model, params, x, c, num_samples)
+    expected_log_lik = jnp.mean(jax.lax.map(_log_likelihood(model, params, x, c), z), axis=0)
+    kl = dist.gaussian_kl(*q, *p)  # [B]
     return kl - expected_log_lik
 
 

@@ -27,7 +27,7 @@ METRICS = {  # name -> axis label
 def label_entropy(labels, num_classes: int) -> jax.Array:
     """Entropy (nats) of the empirical distribution of integer `labels` [N]."""
     freq = jnp.mean(jax.nn.one_hot(labels, num_classes), axis=0)
-    return -jnp.sum(jnp.where(freq > 0, freq * jnp.log(jnp.where(freq > 0, freq, 1.0)), 0.0))
+    return jnp.sum(jax.scipy.special.entr(freq))
 
 
 def classifier_score(logits) -> jax.Array:

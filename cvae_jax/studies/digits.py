@@ -52,9 +52,7 @@ def fit_judge(splits, config):
 
 def evaluate(config, setup, sweep, splits, classify):
     """Every test metric of one variant's sweep; (rows, evaluated arrays, eval seconds)."""
-    test = splits.test  # binary if the model was trained on binarised images (as in training)
-    if config.data.binarize == "dynamic":
-        test = images.sample_binary(test, config.data.seed)
+    test = images.test_as_trained(config.data, splits.test)
     start = time.perf_counter()
     evaluated = image_eval.evaluate_sweep(
         setup.model, sweep.state.params, test, classify, config.data.num_classes,

@@ -56,13 +56,6 @@ def labelled_splits(config):
     return config, splits
 
 
-def test_set(config, splits):
-    """The test images as the model saw its training data (one fixed binarisation)."""
-    if config.data.get("binarize", "none") == "dynamic":
-        return images.sample_binary(splits.test, config.data.seed)
-    return splits.test
-
-
 def varying_axes(config) -> list[str]:
     return [name for name, values in config_lib.grid(config).items() if len(values) > 1]
 
@@ -88,7 +81,7 @@ def evaluate(config, setup, sweep, splits, classify, **labels) -> tuple[list[dic
     """One row per member: its grid point, `labels` (e.g. variant=...) and every diagnostic."""
     start = time.perf_counter()
     metrics = members.evaluate_sweep(
-        setup.model, sweep.state.params, test_set(config, splits), classify,
+        setup.model, sweep.state.params, images.test_as_trained(config.data, splits.test), classify,
         config.data.num_classes, config.evaluation,
     )  # fmt: skip
     return member_rows(sweep, metrics, **labels), time.perf_counter() - start

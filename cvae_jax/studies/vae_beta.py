@@ -31,9 +31,7 @@ def vae_variants(config):
 
 
 def evaluate(config, setup, sweep, splits, logits_fn):
-    test = splits.test
-    if config.data.binarize == "dynamic":  # score the images as the model saw them
-        test = images.sample_binary(test, config.data.seed)
+    test = images.test_as_trained(config.data, splits.test)
     start = time.perf_counter()
     evaluated = unconditional.evaluate_sweep(
         setup.model, sweep.state.params, test, logits_fn, config.data.num_classes,
