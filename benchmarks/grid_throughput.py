@@ -12,17 +12,14 @@ of --steps steps) and compile time, and the grid/betas ratio; writes grid_throug
 
 import json
 import math
-import time
 from pathlib import Path
 
-import jax
 import numpy as np
 from absl import app, flags
 
 from benchmarks import machine
 from cvae_jax.config import base_config
 from cvae_jax.training import runner
-from cvae_jax.training.sweep import init_sweep
 
 _KS = flags.DEFINE_list("ks", ["16", "64", "256"], "Members per sweep (perfect squares).")
 _STEPS = flags.DEFINE_integer("steps", 200, "Training steps per compiled call.")
@@ -44,37 +41,16 @@ def sweep_config(K: int, layout: str):
     return config
 
 
-def prepared(K: int, layout: str):
-    """(compiled chunk, its arguments, members, compile seconds) of one layout."""
-    setup = runner.build_setup(sweep_config(K, layout))
-    num_points = len(setup.hyper["beta"])
-    state, keys = init_sweep(setup.model, setup.optimizer, setup.seeds, num_points, setup.data)
-    data = jax.tree.map(jax.numpy.asarray, setup.data)
-    start = time.perf_counter()
-    chunk = setup.sweep_chunk.prepare(state, data, keys, setup.hyper)
-    compile_s = time.perf_counter() - start
-    state, _ = jax.block_until_ready(chunk(state, data, keys, setup.hyper))  # warm-up
-    return chunk, [state, data, keys, setup.hyper], num_points, compile_s
-
-
 def measure(K: int) -> list[dict]:
     """Both layouts, their timed calls interleaved so that the machine's drift hits both."""
-    runs = {layout: prepared(K, layout) for layout in ("betas", "grid")}
-    times = {layout: [] for layout in runs}
-    for _ in range(_REPS.value):
-        for layout, (chunk, args, _, _) in runs.items():
-            start = time.perf_counter()
-            args[0], _ = jax.block_until_ready(chunk(*args))
-            times[layout].append(time.perf_counter() - start)
+    runs = {layout: machine.prepared_chunk(runner.build_setup(sweep_config(K, layout)))
+            for layout in ("betas", "grid")}  # fmt: skip
+    seconds = machine.interleaved_calls({name: run.call for name, run in runs.items()}, _REPS.value)
     return [
-        {
-            "K": K,
-            "layout": layout,
-            "model_steps_per_s": members * _STEPS.value / float(np.median(times[layout])),
-            "compile_s": compile_s,
-        }
-        for layout, (_, _, members, compile_s) in runs.items()
-    ]
+        {"K": K, "layout": layout, "compile_s": run.compile_s,
+         "model_steps_per_s": run.members * _STEPS.value / seconds[layout]}
+        for layout, run in runs.items()
+    ]  # fmt: skip
 
 
 def main(argv):

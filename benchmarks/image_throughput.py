@@ -37,6 +37,7 @@ _KS = flags.DEFINE_list("ks", ["1", "8"], "Sweep sizes K.")
 _STEPS = flags.DEFINE_integer("steps", 20, "Training steps per compiled call.")
 _REPS = flags.DEFINE_integer("reps", 3, "Timed calls per row; the median is reported.")
 _TORCH = flags.DEFINE_bool("torch", True, "Add the PyTorch rows if torch imports.")
+_GROUP = flags.DEFINE_integer("group_size", -1, "sweep.group_size (-1: the config's).")
 flags.DEFINE_integer("cpu_devices", 0, "XLA CPU devices; 0: one per core, as the launchers.")
 _OUT = flags.DEFINE_string("out", "runs/bench", "Output directory.")
 
@@ -59,6 +60,8 @@ def image_config(model: str, K: int, conv_impl: str = "auto"):
     config.training.batch_size = BATCH
     config.training.log_every = _STEPS.value
     config.sweep.betas = tuple(np.linspace(0.5, 4.0, K).round(4).tolist())
+    if _GROUP.value >= 0:
+        config.sweep.group_size = _GROUP.value
     return config
 
 

@@ -9,6 +9,8 @@
 
 import resource
 import time
+from collections.abc import Callable
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -112,3 +114,36 @@ def time_sweep_chunk(setup, compile_fn, steps: int, reps: int) -> dict:
     seconds = float(np.median(times))
     return {"model_steps_per_s": members * steps / seconds, "compile_s": compile_s,
             "call_s": times}  # fmt: skip
+
+
+class PreparedChunk(NamedTuple):
+    call: Callable[[], float]  # one timed call of the compiled chunk; returns its seconds
+    members: int
+    compile_s: float
+
+
+def prepared_chunk(setup) -> PreparedChunk:
+    """A setup's sweep chunk compiled and warmed up, as a timed call that carries its state."""
+    num_points = len(setup.hyper["beta"])
+    state, keys = init_sweep(setup.model, setup.optimizer, setup.seeds, num_points, setup.data)
+    data = jax.tree.map(jax.numpy.asarray, setup.data)
+    start = time.perf_counter()
+    chunk = setup.sweep_chunk.prepare(state, data, keys, setup.hyper)
+    compile_s = time.perf_counter() - start
+    args = [jax.block_until_ready(chunk(state, data, keys, setup.hyper))[0]]  # warm-up
+
+    def call() -> float:
+        start = time.perf_counter()
+        args[0], _ = jax.block_until_ready(chunk(args[0], data, keys, setup.hyper))
+        return time.perf_counter() - start
+
+    return PreparedChunk(call, len(setup.seeds) * num_points, compile_s)
+
+
+def interleaved_calls(calls: dict, reps: int) -> dict:
+    """Median seconds of each timed call, the calls alternating so drift hits them alike."""
+    times = {name: [] for name in calls}
+    for _ in range(reps):
+        for name, call in calls.items():
+            times[name].append(call())
+    return {name: float(np.median(t)) for name, t in times.items()}

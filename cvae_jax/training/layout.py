@@ -22,7 +22,10 @@ from cvae_jax.training import sharding
 from cvae_jax.training.sharding import device_memory_bytes
 from cvae_jax.training.step import TrainState
 
-CPU_GROUP_SIZE = 16  # members per group on CPU (32 is as fast; see docs/performance.md)
+# Members per group on CPU: small enough that a group's activations stay in the share of
+# the cache this process gets on a shared VM; `python -m benchmarks.group_size` measures it
+# (docs/performance.md). 16 was as fast as 32 on a quiet day; under load 2-8 beat 16.
+CPU_GROUP_SIZE = 4
 MEMORY_FRACTION = 0.6  # of device memory a call may plan to use
 
 
