@@ -96,39 +96,20 @@ def machine_report(dram_mib: float = 512, cache_mib: float = 8, reps: int = 7) -
     }
 
 
-def time_sweep_chunk(setup, compile_fn, steps: int, reps: int) -> dict:
-    """`compile_fn(args)` -> a callable, timed; then the median of `reps` timed calls."""
-    num_betas = len(setup.hyper["beta"])
-    state, keys = init_sweep(setup.model, setup.optimizer, setup.seeds, num_betas, setup.data)
-    members = len(setup.seeds) * num_betas
-    data = jax.tree.map(jax.numpy.asarray, setup.data)
-    start = time.perf_counter()
-    chunk = compile_fn(state, data, keys, setup.hyper)
-    compile_s = time.perf_counter() - start
-    state, _ = jax.block_until_ready(chunk(state, data, keys, setup.hyper))  # warm-up
-    times = []
-    for _ in range(reps):
-        start = time.perf_counter()
-        state, _ = jax.block_until_ready(chunk(state, data, keys, setup.hyper))
-        times.append(time.perf_counter() - start)
-    seconds = float(np.median(times))
-    return {"model_steps_per_s": members * steps / seconds, "compile_s": compile_s,
-            "call_s": times}  # fmt: skip
-
-
 class PreparedChunk(NamedTuple):
     call: Callable[[], float]  # one timed call of the compiled chunk; returns its seconds
     members: int
     compile_s: float
 
 
-def prepared_chunk(setup) -> PreparedChunk:
-    """A setup's sweep chunk compiled and warmed up, as a timed call that carries its state."""
+def prepared_chunk(setup, compile_fn=None) -> PreparedChunk:
+    """A setup's sweep chunk compiled (by `compile_fn(args)`, default the library's) and
+    warmed up, as a timed call that carries its state from call to call."""
     num_points = len(setup.hyper["beta"])
     state, keys = init_sweep(setup.model, setup.optimizer, setup.seeds, num_points, setup.data)
     data = jax.tree.map(jax.numpy.asarray, setup.data)
     start = time.perf_counter()
-    chunk = setup.sweep_chunk.prepare(state, data, keys, setup.hyper)
+    chunk = (compile_fn or setup.sweep_chunk.prepare)(state, data, keys, setup.hyper)
     compile_s = time.perf_counter() - start
     args = [jax.block_until_ready(chunk(state, data, keys, setup.hyper))[0]]  # warm-up
 
@@ -138,6 +119,14 @@ def prepared_chunk(setup) -> PreparedChunk:
         return time.perf_counter() - start
 
     return PreparedChunk(call, len(setup.seeds) * num_points, compile_s)
+
+
+def time_sweep_chunk(setup, compile_fn, steps: int, reps: int) -> dict:
+    """`compile_fn(args)` -> a callable, timed; then the median of `reps` timed calls."""
+    run = prepared_chunk(setup, compile_fn)
+    times = [run.call() for _ in range(reps)]
+    return {"model_steps_per_s": run.members * steps / float(np.median(times)),
+            "compile_s": run.compile_s, "call_s": times}  # fmt: skip
 
 
 def interleaved_calls(calls: dict, reps: int) -> dict:
