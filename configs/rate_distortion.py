@@ -1,4 +1,4 @@
-"""Posterior collapse and its remedies on the rate-distortion plane (seed 004).
+"""Posterior collapse and its remedies on the rate-distortion plane (Higgins et al. 2017; Bowman et al. 2016; Kingma et al. 2016; Burgess et al. 2018).
 
 python -m experiments.rate_distortion --config=configs/rate_distortion.py --workdir=runs/rd
 python -m experiments.rate_distortion --config=configs/rate_distortion.py:smoke --workdir=/tmp/rd

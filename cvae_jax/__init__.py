@@ -11,11 +11,13 @@ The public API; everything else is reachable through the subpackages (`core`, `m
 from cvae_jax.config import base_config, validate
 from cvae_jax.core.diagnostics import active_units, rate_split
 from cvae_jax.core.distributions import gaussian_kl, reparameterize
+from cvae_jax.core.latents import DiagonalGaussian, rate_groups
 from cvae_jax.core.objectives import loss_and_metrics
 from cvae_jax.data import DATASETS, Dataset, Splits, load_dataset, load_splits
 from cvae_jax.errors import (
     CheckpointMismatchError,
     ConfigError,
+    ContractError,
     CvaeError,
     DataError,
     DivergenceError,
@@ -23,7 +25,7 @@ from cvae_jax.errors import (
     WorkdirError,
 )
 from cvae_jax.evaluation.estimators import iwae_bound, prior_sampling_nll
-from cvae_jax.models import CVAE, MODELS, PRIORS, build_model
+from cvae_jax.models import CVAE, MODELS, POSTERIORS, PRIORS, build_model
 from cvae_jax.runs.results import write_csv, write_json
 from cvae_jax.training.runner import build_setup, train_single, train_sweep
 from cvae_jax.training.sweep import SweepResult
@@ -32,12 +34,15 @@ __all__ = [
     "CVAE",
     "DATASETS",
     "MODELS",
+    "POSTERIORS",
     "PRIORS",
     "CheckpointMismatchError",
     "ConfigError",
+    "ContractError",
     "CvaeError",
     "DataError",
     "Dataset",
+    "DiagonalGaussian",
     "DivergenceError",
     "Splits",
     "SweepResult",
@@ -53,6 +58,7 @@ __all__ = [
     "load_splits",
     "loss_and_metrics",
     "prior_sampling_nll",
+    "rate_groups",
     "rate_split",
     "reparameterize",
     "train_single",

@@ -34,6 +34,17 @@ RANGES = {
     "objective.capacity_steps": (_count, "an integer >= 0 (0: C from the first step)"),
     "objective.kl_warmup_steps": (_count, "an integer >= 0 (0: no warm-up)"),
     "objective.hybrid_alpha": (lambda v: 0 <= v <= 1, "a weight in [0, 1] (1: the cVAE loss)"),
+    "objective.iwae_samples": (lambda v: v >= 1, "an integer >= 1 (1: the ELBO)"),
+    "model.prior_components": (lambda v: v >= 1, _POSITIVE_INT),
+    "model.flow_steps": (lambda v: v >= 1, _POSITIVE_INT),
+    "model.flow_hidden": (
+        lambda v: len(v) >= 1 and all(int(w) == w >= 1 for w in v),
+        "a non-empty list of widths >= 1",
+    ),  # fmt: skip
+    "model.latent_dims": (
+        lambda v: all(int(w) == w >= 1 for w in v),
+        "a list of layer sizes, each >= 1 (model.kind='hierarchical')",
+    ),  # fmt: skip
     "training.num_steps": (lambda v: v >= 1, _POSITIVE_INT),
     "training.batch_size": (lambda v: v >= 1, _POSITIVE_INT),
     "training.learning_rate": (lambda v: math.isfinite(v) and v > 0, "a finite number > 0"),
@@ -106,10 +117,14 @@ def chunking(num_steps: int, log_every: int) -> None:
         )
 
 
-def free_bits_groups(groups: int, latent_dim: int) -> None:
-    if latent_dim % groups:
+def free_bits_groups(groups: int, rate_groups: int) -> None:
+    """`groups` must divide the model's rate groups: model.latent_dim for a diagonal Gaussian
+    against a Gaussian prior, the layers of a hierarchy, 1 for a Monte Carlo rate."""
+    if rate_groups % groups:
         raise ConfigError(
-            f"objective.free_bits_groups={groups} must divide model.latent_dim={latent_dim}."
+            f"objective.free_bits_groups={groups} must divide the model's {rate_groups} rate "
+            "groups (model.latent_dim for a Gaussian posterior and prior, one per layer of a "
+            "hierarchy, 1 for any other family, whose rate is a Monte Carlo estimate)."
         )
 
 

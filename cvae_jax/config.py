@@ -21,7 +21,7 @@ import numpy as np
 from cvae_jax import checks
 from cvae_jax.data import DATASETS, Dataset, validate_dataset
 from cvae_jax.errors import ConfigError
-from cvae_jax.models import MODELS, PRIORS
+from cvae_jax.models import MODELS, POSTERIORS, PRIORS
 from cvae_jax.models.mlp import DECODER_VARIANCES, LIKELIHOODS
 
 LR_SCHEDULES = ("constant", "cosine")
@@ -70,6 +70,11 @@ def base_config() -> ml_collections.ConfigDict:
     config.model.hidden = (64,)
     config.model.activation = "relu"
     config.model.prior = "standard"  # a name registered in models.PRIORS
+    config.model.posterior = "gaussian"  # gaussian | iaf (models.POSTERIORS)
+    config.model.prior_components = 10  # K of the mog and vamp priors
+    config.model.flow_steps = 2  # autoregressive steps of the iaf posterior and flow prior
+    config.model.flow_hidden = (64,)  # MADE hidden widths; the first is the IAF context size
+    config.model.latent_dims = ()  # model.kind='hierarchical': (d_1, ..., d_L), bottom-up
     config.model.prior_means = ((-2.0, 0.0), (2.0, 0.0))  # fixed_conditional only
     config.model.prior_log_vars = ((0.0, 0.0), (0.0, 0.0))
     config.model.encoder_uses_label = True
@@ -86,6 +91,8 @@ def base_config() -> ml_collections.ConfigDict:
     config.objective.kl_warmup_steps = 0  # linear KL annealing of beta; 0 switches it off
     # Sohn et al.'s hybrid: alpha * cVAE + (1 - alpha) * GSNN (decoder trained on z ~ p(z|c))
     config.objective.hybrid_alpha = 1.0
+    # k importance samples: the IWAE objective (Burda et al. 2016); 1 is the ELBO
+    config.objective.iwae_samples = 1
 
     config.training = ml_collections.ConfigDict()
     config.training.num_steps = 5000
@@ -135,6 +142,7 @@ def _choices() -> dict[str, tuple[str, ...]]:
     return {
         "model.kind": MODELS.names(),
         "model.prior": PRIORS.names(),
+        "model.posterior": POSTERIORS.names(),
         "data.name": DATASETS.names(),
         "model.likelihood": LIKELIHOODS,
         "model.decoder_variance": DECODER_VARIANCES,
@@ -226,7 +234,12 @@ def _get(config, dotted: str):
 def _check_keys(config) -> None:
     reference = base_config()
     sections = {name: set() for name in STRICT_SECTIONS}
-    sections["model"] = MODELS.get(config.model.kind).config_keys
+    m = config.model
+    sections["model"] = (
+        MODELS.get(m.kind).config_keys
+        | PRIORS.get(m.prior).config_keys
+        | POSTERIORS.get(m.get("posterior", "gaussian")).config_keys
+    )
     sections["data"] = DATASETS.get(config.data.name).config_keys
     for section, extra in sections.items():
         known = set(reference[section].keys()) | extra
@@ -277,4 +290,45 @@ def _check_cross_keys(config) -> None:
             f"training.checkpoint_every={t.checkpoint_every} must be a multiple of "
             f"training.log_every={t.log_every} (checkpoints are written between chunks), or 0."
         )
-    checks.free_bits_groups(config.objective.free_bits_groups, config.model.latent_dim)
+    m = config.model
+    # A necessary condition, checked before compiling; the rate's actual groups (1 for a
+    # Monte Carlo family) are checked again when the loss is traced.
+    layers = len(m.latent_dims) if m.kind == "hierarchical" else m.latent_dim
+    checks.free_bits_groups(config.objective.free_bits_groups, layers)
+    _check_families(config)
+
+
+def _check_families(config) -> None:
+    """The combinations of families and objectives that are not defined, one line each."""
+    m, o = config.model, config.objective
+    if m.kind == "hierarchical" and not m.latent_dims:
+        raise ConfigError(
+            "model.kind='hierarchical' needs model.latent_dims=(d_1, ..., d_L), bottom-up "
+            "(Burda et al. 2016's two-layer MNIST model: (100, 50))."
+        )
+    if m.kind != "hierarchical" and m.latent_dims:
+        raise ConfigError(
+            f"model.latent_dims={tuple(m.latent_dims)} is read by model.kind='hierarchical' "
+            f"only; with model.kind={m.kind!r} set model.latent_dim instead."
+        )
+    if m.prior == "vamp" and (m.posterior != "gaussian" or m.kind == "hierarchical"):
+        raise ConfigError(
+            "model.prior='vamp' is defined for a diagonal-Gaussian posterior of one latent "
+            "layer (Tomczak & Welling 2018's mixture of encoder outputs); use "
+            "model.posterior='gaussian' and a one-layer model.kind, or another prior."
+        )
+    if m.kind == "hierarchical" and m.posterior != "gaussian":
+        raise ConfigError(
+            "model.kind='hierarchical' has Gaussian conditionals at every layer; "
+            f"model.posterior={m.posterior!r} is not defined for it (use 'gaussian')."
+        )
+    if o.iwae_samples > 1:
+        axes = grid(config)
+        for name in ("free_bits", "capacity_gamma"):
+            if any(v != 0 for v in axes[name]):
+                raise ConfigError(
+                    f"objective.iwae_samples={o.iwae_samples} (the IWAE objective) is not "
+                    f"defined with {name} > 0: free bits and capacity act on the batch-mean "
+                    "KL, which the importance-weighted bound does not contain. Set "
+                    f"{name} to 0, or objective.iwae_samples=1."
+                )

@@ -36,3 +36,9 @@ class CheckpointMismatchError(WorkdirError):
 
 class DivergenceError(CvaeError, FloatingPointError):
     """A member's loss or gradient became non-finite and training.on_nonfinite='raise'."""
+
+
+class ContractError(CvaeError, TypeError):
+    """A registered module (prior, posterior, model kind) returned what its interface forbids."""
+
+    exit_code = 2  # a user's own family is part of the configuration

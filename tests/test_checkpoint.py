@@ -2,7 +2,8 @@
 
 The sweep of tests/sweep_driver.py (80 steps, chunks of 10, a checkpoint every 20, the newest
 2 kept, one member per seed diverging at step 0) runs in subprocesses that kill themselves
-with SIGKILL at chosen points (checkpoint hooks, see tests/sweep_driver.py).
+with SIGKILL at chosen points (checkpoint hooks, see tests/sweep_driver.py). The study tests
+below check the same of the metrics a launcher writes, evaluation columns included.
 """
 
 import json
@@ -64,6 +65,118 @@ def test_killed_during_and_between_checkpoints_then_resumed_equals_uninterrupted
     assert meta["layout"]["num_devices"] == 2 and meta["layout"]["platform"] == "cpu"
     assert "was written on devices" not in log
     np.testing.assert_array_equal(arrays["history/step"], np.arange(10, 81, 10))
+
+
+# The toy2d study as its launcher runs it (`launch.run_study`) on the launchers' default
+# layout of a 2-core machine (2 XLA CPU devices, the members sharded over them), two variants
+# of 2 seeds x 4 betas, 2 chunks of 20 steps: uninterrupted; interrupted (Ctrl-C) in the
+# second variant's sweep after its checkpoint at step 20, then resumed (the first variant,
+# finished, is restored; the second trains on); the finished run run again (the done path:
+# both restored, nothing trained). Its figures are skipped: the metrics are compared.
+STUDY_SCRIPT = r"""
+import json, logging as std_logging, os, sys
+from pathlib import Path
+
+import jax
+from absl import logging
+from cvae_jax.runs import devices
+
+devices.use_cpu_devices(2)
+root = Path(sys.argv[1])
+# A program is compiled once for all the runs (a hit is the same executable; a program that
+# differs, e.g. for inputs placed otherwise, is a miss and is compiled).
+jax.config.update("jax_compilation_cache_dir", str(root / "xla_cache"))
+jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
+
+from configs.toy2d import get_config
+from cvae_jax.runs import launch
+from cvae_jax.studies import toy2d
+from cvae_jax.training import checkpoint, runner
+
+toy2d.toy2d_plots.toy2d_figures = lambda *args, **kwargs: None
+config = get_config("smoke")
+config.variants = ("standard", "learned_conditional")
+config.training.update(num_steps=40, log_every=20)
+train_sweep = runner.train_sweep
+log = []
+
+
+class Keep(std_logging.Handler):
+    def emit(self, record):
+        log.append(record.getMessage())
+
+
+logging.set_verbosity(logging.INFO)
+logging.get_absl_logger().addHandler(Keep())
+
+
+def ctrl_c_at_20(config, data=None, checkpoint_dir=None, hooks=None, on_chunk=None):
+    def hook(step):
+        if os.path.basename(checkpoint_dir) == "learned_conditional" and step == 20:
+            raise KeyboardInterrupt
+    return train_sweep(config, data, checkpoint_dir, checkpoint.Hooks(after_chunk=hook), on_chunk)
+
+
+def run(name):
+    del log[:]
+    launch.run_study(toy2d.STUDY, config, str(root / name))
+    return {"json": json.loads((root / name / "metrics.json").read_text()),
+            "csv": (root / name / "metrics.csv").read_text(), "log": list(log)}
+
+
+out = {"uninterrupted": run("uninterrupted"), "devices": len(jax.devices())}
+runner.train_sweep = ctrl_c_at_20
+try:
+    run("interrupted")
+except KeyboardInterrupt:
+    out["metrics_before_resume"] = (root / "interrupted" / "metrics.json").exists()
+runner.train_sweep = train_sweep
+out["resumed"] = run("interrupted")
+out["rerun"] = run("uninterrupted")
+print("RESULT" + json.dumps(out))
+"""
+
+
+@pytest.fixture(scope="module")
+def study_runs(tmp_path_factory):
+    env = dict(os.environ, JAX_PLATFORMS="cpu")
+    root = tmp_path_factory.mktemp("study")
+    proc = subprocess.run(
+        [sys.executable, "-c", STUDY_SCRIPT, str(root)], cwd=ROOT, env=env,
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT")]
+    assert proc.returncode == 0 and lines, proc.stderr[-3000:]
+    out = json.loads(lines[-1][len("RESULT") :])
+    assert out["devices"] == 2
+    assert any("new run" in line for line in out["uninterrupted"]["log"])
+    return out
+
+
+def _assert_same_metrics(got, want):
+    """Every row and column of metrics.json, and metrics.csv, as written."""
+    assert len(got["json"]) == len(want["json"]) == 16  # 2 variants x 2 seeds x 4 betas
+    for row, want_row in zip(got["json"], want["json"], strict=True):
+        assert row.keys() == want_row.keys()
+        differ = {k: (row[k], want_row[k]) for k in row if row[k] != want_row[k]}
+        assert not differ, f"seed {row['seed']} beta {row['beta']} {row['variant']}: {differ}"
+    assert got["csv"] == want["csv"]
+
+
+def test_interrupted_and_resumed_study_writes_the_metrics_of_an_uninterrupted_one(study_runs):
+    resumed = study_runs["resumed"]
+    assert study_runs.get("metrics_before_resume") is False, "the run was not interrupted"
+    assert any("resume run" in line for line in resumed["log"])
+    assert any("restored the finished sweep at step 40" in line for line in resumed["log"])
+    assert any("restored the sweep at step 20" in line for line in resumed["log"])
+    _assert_same_metrics(resumed, study_runs["uninterrupted"])
+
+
+def test_rerun_of_a_finished_study_rewrites_the_metrics_it_wrote(study_runs):
+    rerun = study_runs["rerun"]
+    assert any("done run" in line for line in rerun["log"])
+    assert not any(line.startswith("step 20/40") for line in rerun["log"])  # nothing trained
+    _assert_same_metrics(rerun, study_runs["uninterrupted"])
 
 
 def _corrupt_arrays(step_dir):

@@ -40,7 +40,7 @@ def _set(config, dotted, value):
         ("sweep.betas", (), r"sweep.betas must be a non-empty list of numbers"),
         ("sweep.num_seeds", 0, r"sweep.num_seeds=0 is not allowed"),
         ("sweep.num_devices", -1, r"sweep.num_devices=-1 .* an integer >= 0 \(0: all devices\)"),
-        ("objective.free_bits_groups", 3, r"free_bits_groups=3 must divide model.latent_dim=2"),
+        ("objective.free_bits_groups", 3, r"free_bits_groups=3 must divide the model's 2 rate groups"),
         ("data.num_exmaples", 10, r"Unknown config key data.num_exmaples"),
     ],
 )  # fmt: skip

@@ -7,6 +7,7 @@ import pytest
 
 from cvae_jax.core import diagnostics as diag
 from cvae_jax.core import distributions as dist
+from cvae_jax.core.latents import DiagonalGaussian
 from cvae_jax.data.synthetic import TOY_MEANS, two_gaussians
 
 N = 2000
@@ -16,9 +17,10 @@ def _split(mean_q, log_var_q, mean_p=None, log_var_p=None, labels=None, key=0):
     mean_p = jnp.zeros_like(mean_q) if mean_p is None else mean_p
     log_var_p = jnp.zeros_like(mean_q) if log_var_p is None else log_var_p
     labels = jnp.zeros(mean_q.shape[0], jnp.int32) if labels is None else labels
-    out = jax.jit(diag.rate_split)(
-        jax.random.key(key), mean_q, log_var_q, mean_p, log_var_p, labels
+    split = lambda k, mq, lq, mp, lp, y: diag.rate_split(
+        k, DiagonalGaussian(mq, lq), DiagonalGaussian(mp, lp), y
     )
+    out = jax.jit(split)(jax.random.key(key), mean_q, log_var_q, mean_p, log_var_p, labels)
     return {k: float(v) for k, v in out.items()}
 
 

@@ -146,9 +146,9 @@ def test_free_bits_keep_every_dimension_near_or_above_lambda(tiny_config):
     per_dim = []
     for h in range(2):
         params = result.member_params(0, h)
-        mean_q, log_var_q = setup.model.apply(params, x, y, method=setup.model.encode)
-        mean_p, log_var_p = setup.model.apply(params, y, method=setup.model.prior_params)
-        kl = dist.gaussian_kl_per_dim(mean_q, log_var_q, mean_p, log_var_p)
+        q = setup.model.apply(params, x, y, method=setup.model.encode)
+        p = setup.model.apply(params, y, method=setup.model.prior_distribution)
+        kl = dist.gaussian_kl_per_dim(q.loc, q.log_var, p.loc, p.log_var)
         per_dim.append(np.asarray(kl).mean(0))
     assert per_dim[0].min() < 0.05  # lambda = 0: a collapsed dimension
     assert per_dim[1].min() >= 0.8 * 0.5  # lambda = 0.5 nats: every dimension in use

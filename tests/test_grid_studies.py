@@ -7,11 +7,13 @@ import os
 import numpy as np
 import pytest
 
+from configs import families as families_config
 from configs import rate_distortion as rd_config
 from configs import sweep as sweep_config
 from cvae_jax import config as config_lib
+from cvae_jax.errors import ConfigError
 from cvae_jax.runs import launch
-from cvae_jax.studies import rate_distortion, sweep
+from cvae_jax.studies import families, rate_distortion, sweep
 
 
 @pytest.fixture
@@ -89,3 +91,31 @@ def test_matched_rates_interpolate_each_curve_and_stay_inside_it():
     assert table[0]["test_distortion"] == pytest.approx(16.0)  # mean rates 2.5, 6.5
     assert table[0]["test_iwae"] == pytest.approx(-4.0)
     assert table[1]["test_distortion"] is None  # beyond the family's highest rate
+
+
+def test_families_study_smoke_writes_the_table_samples_and_pseudo_inputs(tmp_path):
+    config = families_config.get_config("smoke")
+    config.variants = ("vamp",)  # one family keeps CI short; tests/test_families.py trains all
+    workdir = str(tmp_path / "families")
+    out = launch.run_study(families.STUDY, config, workdir)
+    assert [(r["family"], r["beta"]) for r in out["table"]] == [("vamp", 1.0)]
+    assert all(np.isfinite(r["test_iwae"]) and r["test_iwae"] <= 0 for r in out["rows"])
+    for name in ("samples.png", "vamp_pseudo_inputs.png", "distortion_vs_rate.png"):
+        assert os.path.getsize(os.path.join(workdir, name)) > 1000
+    with open(os.path.join(workdir, "families.csv")) as f:
+        assert [r["family"] for r in csv.DictReader(f)] == ["vamp"]
+
+
+def test_families_variants_name_their_settings_and_bad_names_are_refused():
+    config = families_config.get_config("")
+    by_name = {v.name: v.config for v in families.variants(config)}
+    assert set(by_name) == set(families_config.ALL_FAMILIES)
+    hvae = by_name["mog+hvae"].model
+    assert (hvae.kind, hvae.prior, tuple(hvae.latent_dims)) == ("hierarchical", "mog", (8, 4))
+    assert by_name["flow+iaf"].model.posterior == "iaf"
+    assert by_name["standard+iwae"].objective.iwae_samples == config.families.iwae_samples
+    for v in families.variants(config):
+        config_lib.validate(v.config)  # every listed combination is defined
+    config.variants = ("mog+ladder",)
+    with pytest.raises(ConfigError, match=r"'mog\+ladder' is not <prior>\[\+iaf\]"):
+        families.check(config)

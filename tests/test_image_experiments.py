@@ -12,6 +12,7 @@ import pytest
 from configs import digits as digits_config
 from configs import quadrants as quadrants_config
 from cvae_jax import models
+from cvae_jax.core.latents import DiagonalGaussian
 from cvae_jax.evaluation import estimators as structured
 from cvae_jax.models.classifier import Baseline
 from cvae_jax.studies import digits, quadrants
@@ -21,7 +22,7 @@ A, B, S, SIGMA = 0.7, -0.4, 0.8, 0.5  # p(z|c) = N(A c, S^2), p(x|z,c) = N(z + B
 
 class _Prior(nn.Module):
     def __call__(self, c):
-        return A * c, jnp.full_like(c, 2 * math.log(S))
+        return DiagonalGaussian(A * c, jnp.full_like(c, 2 * math.log(S)))
 
 
 class _Decoder(nn.Module):
@@ -33,7 +34,7 @@ class _ExactPosterior(nn.Module):
     def __call__(self, x, c):
         precision = 1 / S**2 + 1 / SIGMA**2
         mean = (A * c / S**2 + (x - B * c) / SIGMA**2) / precision
-        return mean, jnp.full_like(x, -math.log(precision))
+        return DiagonalGaussian(mean, jnp.full_like(x, -math.log(precision)))
 
 
 def _linear_gaussian():

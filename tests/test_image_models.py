@@ -41,7 +41,7 @@ def test_conv_cvae_shapes(likelihood, keys, side):
     params = model.init(jax.random.key(0), x, jnp.array([0, 1, 2]), jax.random.key(1))
     terms = model.apply(params, x, jnp.array([0, 1, 2]), jax.random.key(2))
     assert terms["distortion"].shape == (3,)
-    assert terms["rate_per_dim"].shape == (3, config.model.latent_dim)
+    assert terms["rate_groups"].shape == (3, config.model.latent_dim)
     assert terms["reconstruction"].shape == (3, side * side)
     decoded = model.apply(params, jnp.zeros((3, 8)), jnp.array([0, 1, 2]), method=model.decode)
     assert set(decoded) == keys and all(v.shape == (3, side * side) for v in decoded.values())

@@ -2,6 +2,7 @@
 a non-zero exit code (2 for the config, 1 for data and workdir), nothing written beyond
 config.json. The launchers run as real processes, several at a time."""
 
+import json
 import os
 import re
 import subprocess
@@ -29,6 +30,13 @@ def _bad_inputs(tmp):
     np.savez(tmp / "labels.npz", x=np.zeros((50, 8, 8), np.uint8), y=np.arange(50))
     np.savez(tmp / "c.npz", x=np.zeros((50, 3), np.float32), y=np.zeros((50, 2), np.float32))
     (tmp / "a_file").write_text("not a directory")
+    np.savez(tmp / "empty.npz", x=np.zeros((0, 3), np.float32), y=np.zeros(0, np.int64))
+    sizes = tmp / "sizes"
+    sizes.mkdir()
+    files.write_idx(str(sizes / "train-images-idx3-ubyte"), np.zeros((40, 28, 28), np.uint8))
+    files.write_idx(str(sizes / "train-labels-idx1-ubyte"), np.arange(40, dtype=np.uint8) % 10)
+    files.write_idx(str(sizes / "t10k-images-idx3-ubyte"), np.zeros((20, 8, 8), np.uint8))
+    files.write_idx(str(sizes / "t10k-labels-idx1-ubyte"), np.arange(20, dtype=np.uint8) % 10)
     mnist = ["--config.data.name=mnist", "--config.data.path="]
     return {
         "batch": ("toy2d", ["--config.training.batch_size=100000"], 2,
@@ -64,6 +72,26 @@ def _bad_inputs(tmp):
                        r"sweep.grid.free_bits must be a list of values, each a number >= 0"),
         "float_labels": ("sweep", ["--config.data.name=npz", f"--config.data.path={tmp}/c.npz"],
                          1, r"y must be integer class labels \[N\] with at least two classes"),
+        "components": ("sweep", ["--config.model.prior=mog", "--config.model.prior_components=0"],
+                       2, r"model.prior_components=0 is not allowed; it must be an integer >= 1"),
+        "flow_steps": ("sweep", ["--config.model.posterior=iaf", "--config.model.flow_steps=0"],
+                       2, r"model.flow_steps=0 is not allowed; it must be an integer >= 1"),
+        "latent_dims": ("sweep", ["--config.model.kind=hierarchical",
+                                  "--config.model.latent_dims=(4,0)"], 2,
+                        r"model.latent_dims=\(4, 0\) is not allowed; it must be a list of layer"),
+        "iwae_samples": ("sweep", ["--config.objective.iwae_samples=0"], 2,
+                         r"objective.iwae_samples=0 is not allowed; it must be an integer >= 1"),
+        "iwae_free_bits": ("sweep", ["--config.objective.iwae_samples=5",
+                                     "--config.sweep.grid.free_bits=(0.0,0.5)"], 2,
+                           r"iwae_samples=5 \(the IWAE objective\) is not defined with free_bits"),
+        "vamp_iaf": ("sweep", ["--config.model.prior=vamp", "--config.model.posterior=iaf"], 2,
+                     r"model.prior='vamp' is defined for a diagonal-Gaussian posterior"),
+        "empty_npz": ("sweep", ["--config.data.name=npz", f"--config.data.path={tmp}/empty.npz"],
+                      1, r"empty.npz: x has 0 rows and y 0; a data set needs at least one"),
+        "t10k_size": ("sweep", [mnist[0], mnist[1] + str(sizes)], 1,
+                      r"t10k-images-idx3-ubyte: 8x8 images, but the training images are 28x28"),
+        "import": ("sweep", ["--import=no_such_module_of_yours"], 2,
+                   r"--import=no_such_module_of_yours: No module named"),
     }  # fmt: skip
 
 
@@ -86,7 +114,8 @@ def outcomes(tmp_path_factory):
 CASES = [
     "batch", "prior", "own_data", "typo", "config_arg", "missing_dir", "count_mismatch",
     "truncated_gz", "labels", "quadrants", "sigma", "workdir_file", "grid_name", "grid_value",
-    "float_labels", "vae_beta",
+    "float_labels", "vae_beta", "components", "flow_steps", "latent_dims", "iwae_samples",
+    "iwae_free_bits", "vamp_iaf", "import", "empty_npz", "t10k_size",
 ]  # fmt: skip
 
 
@@ -107,3 +136,58 @@ def test_bad_input_is_one_line_without_traceback(outcomes, case):
     workdir = tmp / case
     written = sorted(os.listdir(workdir)) if workdir.is_dir() else []
     assert written in ([], ["config.json"]), written  # no results, no checkpoints
+
+
+USER_PRIOR = """
+import distrax
+import flax.linen as nn
+import jax.numpy as jnp
+
+import cvae_jax
+
+
+class Mixture(nn.Module):
+    latent_dim: int
+    num_components: int
+
+    @nn.compact
+    def __call__(self, c):
+        k, d = self.num_components, self.latent_dim
+        means = self.param("means", nn.initializers.normal(1.0), (k, d))
+        shape = (c.shape[0], k, d)
+        components = cvae_jax.DiagonalGaussian(jnp.broadcast_to(means, shape), jnp.zeros(shape))
+        weights = distrax.Categorical(logits=jnp.zeros(shape[:2]))
+        return distrax.MixtureSameFamily(weights, components)
+
+
+@cvae_jax.PRIORS.register("mog5", config_keys=("num_components",))
+def build(model_config, num_classes):
+    return Mixture(model_config.latent_dim, model_config.get("num_components", 5))
+"""
+
+USER_CONFIG = """
+from configs import sweep
+
+
+def get_config(arg="smoke"):
+    config = sweep.get_config(arg)
+    config.model.prior = "mog5"
+    config.model.num_components = 3  # the registered prior's own key
+    return config
+"""
+
+
+def test_a_users_own_prior_trains_from_the_command_line(tmp_path):
+    """docs/design.md's example: a prior registered in the user's module, its config key in
+    the user's config file, loaded with --import, from the user's own directory."""
+    (tmp_path / "my_prior.py").write_text(USER_PRIOR)
+    (tmp_path / "my_config.py").write_text(USER_CONFIG)
+    cmd = [sys.executable, "-m", "experiments.sweep", "--import=my_prior",
+           "--config=my_config.py", f"--workdir={tmp_path}/run"]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": ROOT}
+    done = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, env=env, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    rows = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert rows and all(np.isfinite(r["test_elbo"]) for r in rows)
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert config["model"]["prior"] == "mog5" and config["model"]["num_components"] == 3

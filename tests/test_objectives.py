@@ -36,7 +36,7 @@ def _ppca(key, exact_posterior: bool):
 def _elbo(model, params, x, y, key, num_samples=64):
     keys = jax.random.split(key, num_samples)
     terms = jax.vmap(lambda k: model.apply(params, x, y, k))(keys)
-    return -jnp.mean(terms["distortion"], 0) - terms["rate_per_dim"][0].sum(-1)
+    return -jnp.mean(terms["distortion"], 0) - terms["rate_groups"][0].sum(-1)
 
 
 def test_iwae_equals_exact_log_likelihood_under_the_exact_posterior():
@@ -66,8 +66,8 @@ def test_elbo_below_iwae_below_exact_log_likelihood_and_iwae_tightens():
     assert exact - iwae[1000] < 0.2 * (exact - elbo)
 
 
-def _terms(rate_per_dim):
-    return {"distortion": jnp.zeros(rate_per_dim.shape[0]), "rate_per_dim": rate_per_dim}
+def _terms(rate_groups):
+    return {"distortion": jnp.zeros(rate_groups.shape[0]), "rate_groups": rate_groups}
 
 
 def _hyper(**kw):
@@ -76,7 +76,7 @@ def _hyper(**kw):
 
 def test_plain_loss_is_distortion_plus_beta_rate():
     rate = jax.random.uniform(jax.random.key(6), (8, 3))
-    terms = {"distortion": jnp.arange(8.0), "rate_per_dim": rate}
+    terms = {"distortion": jnp.arange(8.0), "rate_groups": rate}
     loss, metrics = objectives.loss_and_metrics(terms, _hyper(beta=0.3))
     assert loss == pytest.approx(3.5 + 0.3 * float(rate.sum(-1).mean()), rel=1e-6)
     assert metrics["elbo"] == pytest.approx(-(3.5 + float(rate.sum(-1).mean())), rel=1e-6)
@@ -88,7 +88,9 @@ def test_free_bits_floor_each_group_and_stop_its_gradient():
     assert loss == pytest.approx(max(0.5, 2.1) + max(0.5, 0.5), rel=1e-6)
     grad = jax.grad(lambda r: objectives.rate_with_free_bits(r, 1.0, 4))(rate)
     np.testing.assert_allclose(grad, [[0.0, 1.0, 0.0, 0.0]])  # only the dim above lambda
-    with pytest.raises(ValueError, match="free_bits_groups=3 must divide model.latent_dim=4"):
+    with pytest.raises(
+        ValueError, match="free_bits_groups=3 must divide the model's 4 rate groups"
+    ):
         objectives.rate_with_free_bits(rate, 0.5, 3)
 
 

@@ -10,6 +10,7 @@ import pytest
 from configs import quadrants as quadrants_config
 from cvae_jax.config import validate
 from cvae_jax.core import objectives
+from cvae_jax.core.latents import DiagonalGaussian
 from cvae_jax.core.objectives import DEFAULT_HYPER
 from cvae_jax.errors import ConfigError
 from cvae_jax.evaluation import estimators
@@ -27,7 +28,7 @@ class ConstantEncoder(nn.Module):
 
     def __call__(self, x, c):
         mean = jnp.broadcast_to(jnp.asarray(self.mean), (x.shape[0], DZ))
-        return mean, jnp.zeros_like(mean)
+        return DiagonalGaussian(mean, jnp.zeros_like(mean))
 
 
 class LatentFreeDecoder(nn.Module):

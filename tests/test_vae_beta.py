@@ -41,7 +41,7 @@ def test_linear_vae_rate_and_distortion_follow_the_beta_ppca_closed_form():
         params = sweep.member_params(0, h)
         keys = jax.random.split(jax.random.key(0), 20)
         terms = jax.vmap(lambda k, p=params: setup.model.apply(p, jnp.asarray(x), data.y, k))(keys)
-        rate = float(terms["rate_per_dim"].sum(-1).mean())
+        rate = float(terms["rate_groups"].sum(-1).mean())
         distortion = float(terms["distortion"].mean())
         optimum = beta_ppca_optimum(eigenvalues, 2, beta, NOISE_VAR)
         # beta = 1, 4, 10 keep 2, 1 and 0 of the directions (k = 0.5, 2, 5).

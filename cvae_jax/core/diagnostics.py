@@ -20,12 +20,7 @@ distributions and can be negative: it equals KL(q(z|y) || p(z|y)) - I(Z; Y).
 import jax
 import jax.numpy as jnp
 
-from cvae_jax.core import distributions as dist
-
-
-def _pairwise_log_q(z, mean_q, log_var_q):
-    """log q(z_m | x_n, y_n) for every pair: [M, N]."""
-    return jax.vmap(lambda z_m: dist.gaussian_log_prob(z_m, mean_q, log_var_q))(z)
+from cvae_jax.core import latents
 
 
 def _masked_log_mean_exp(log_p, mask):
@@ -34,27 +29,27 @@ def _masked_log_mean_exp(log_p, mask):
     return jax.nn.logsumexp(log_p, axis=-1) - jnp.log(jnp.sum(mask, axis=-1))
 
 
-def rate_split(key, mean_q, log_var_q, mean_p, log_var_p, labels):
+def rate_split(key, q, p, labels):
     """Mutual-information decomposition of the rate (module docstring), in nats.
 
     Args:
       key: PRNG key for one z per example.
-      mean_q, log_var_q: encoder outputs q(z | x_n, y_n) [N, Dz].
-      mean_p, log_var_p: prior parameters p(z | y_n) for each example [N, Dz].
+      q: the posteriors q(z | x_n, y_n), a distribution with batch [N].
+      p: the priors p(z | y_n) for each example, a distribution with batch [N].
       labels: integer class of each example [N].
     Returns:
-      dict of scalars: rate (analytic mean KL), mi_zxy, mi_zy, kl_conditional
-      (KL(q(z|y) || p(z|y)) averaged over y) and kl_aggregate (E log q(z) - log p(z|y)).
+      dict of scalars: rate (mean KL: closed form where it exists, `latents.rate_groups`),
+      mi_zxy, mi_zy, kl_conditional (KL(q(z|y) || p(z|y)) averaged over y) and
+      kl_aggregate (E log q(z) - log p(z|y)).
     """
-    z = dist.reparameterize(key, mean_q, log_var_q)  # [N, Dz]
-    log_q_pairs = _pairwise_log_q(z, mean_q, log_var_q)  # [N, N]
-    log_q_own = dist.gaussian_log_prob(z, mean_q, log_var_q)  # log q(z_n | x_n, y_n)
+    z, log_q_own = q.sample_and_log_prob(seed=key)  # [N, Dz]; log q(z_n | x_n, y_n) [N]
+    log_q_pairs = latents.pairwise_log_prob(q, z)  # [N, N]
     log_q_marginal = jax.nn.logsumexp(log_q_pairs, axis=-1) - jnp.log(z.shape[0])
     same_label = labels[:, None] == labels[None, :]
     log_q_given_y = _masked_log_mean_exp(log_q_pairs, same_label)
-    log_prior = dist.gaussian_log_prob(z, mean_p, log_var_p)
+    log_prior = p.log_prob(z)
     return {
-        "rate": jnp.mean(dist.gaussian_kl(mean_q, log_var_q, mean_p, log_var_p)),
+        "rate": jnp.mean(jnp.sum(latents.rate_groups(q, p, z, log_q_own), -1)),
         "mi_zxy": jnp.mean(log_q_own - log_q_marginal),
         "mi_zy": jnp.mean(log_q_given_y - log_q_marginal),
         "kl_conditional": jnp.mean(log_q_given_y - log_prior),
@@ -67,9 +62,10 @@ def squared_error(x, x_hat):
     return jnp.sum(jnp.square(x - x_hat), axis=-1)
 
 
-def active_units(mean_q, threshold: float = 0.01):
-    """Number of latent dimensions whose posterior mean varies over the data (Burda et al.)."""
-    return jnp.sum(jnp.var(mean_q, axis=0) > threshold)
+def active_units(centres, threshold: float = 0.01):
+    """Number of latent dimensions whose posterior centre varies over the data (Burda et al.
+    2016: Cov_x E_q[z_u] > 0.01); `centres` [N, Dz] are `latents.centre(q)`."""
+    return jnp.sum(jnp.var(centres, axis=0) > threshold)
 
 
 def swap_labels(labels, num_classes: int):

@@ -1,12 +1,16 @@
 """The beta-weighted cVAE objective and its constraint-style variants (free bits, capacity).
 
-The model returns per-example terms (distortion = -log p(x|z,y) [B], rate per latent
-dimension = KL(q(z|x,y) || p(z|y)) [B, Dz]); `loss` is the one place they are reduced.
+The model returns per-example terms (distortion = -log p(x|z,y) [B], the rate
+KL(q(z|x,y) || p(z|y)) in groups [B, G]: per latent dimension in closed form, per stochastic
+layer, or one Monte Carlo group; `core.latents.rate_groups`); `loss_and_metrics` is the one
+place they are reduced. With k > 1 importance samples the model also returns their log
+weights and the loss is the IWAE objective (Burda et al. 2016).
 Every hyperparameter of the objective (beta, free bits lambda, capacity C, its gamma and
 ramp length, the KL warm-up length, the hybrid weight alpha) is an array in `hyper`, and the schedules are computed
 from it and the step counter, so a sweep vmaps over all of them and compiles once.
 """
 
+import jax
 import jax.numpy as jnp
 
 from cvae_jax import checks
@@ -42,23 +46,27 @@ def capacity_target(step, capacity, capacity_steps):
     return capacity * linear_ramp(step, capacity_steps)
 
 
-def rate_with_free_bits(rate_per_dim, free_bits, num_groups: int = 1):
-    """sum_j max(lambda, E_batch[KL_j]) over `num_groups` groups of latent dimensions.
+def rate_with_free_bits(rate_groups, free_bits, num_groups: int = 1):
+    """sum_j max(lambda, E_batch[KL_j]) over `num_groups` groups of the rate's groups.
 
     Kingma et al. (2016): the threshold applies to the minibatch-mean KL of each
     group, so a group is never pushed below lambda nats. lambda = 0 gives the mean rate.
+    The model's G groups (latent dimensions, layers or one) are summed into `num_groups`.
     """
-    kl_per_dim = jnp.mean(rate_per_dim, axis=0)  # [Dz]
-    checks.free_bits_groups(num_groups, kl_per_dim.shape[-1])
-    kl_per_group = kl_per_dim.reshape(num_groups, -1).sum(-1)  # [G]
+    kl_per_group = jnp.mean(rate_groups, axis=0)  # [G]
+    checks.free_bits_groups(num_groups, kl_per_group.shape[-1])
+    kl_per_group = kl_per_group.reshape(num_groups, -1).sum(-1)  # [num_groups]
     return jnp.sum(jnp.maximum(free_bits, kl_per_group))
 
 
 def loss_and_metrics(terms, hyper, step=0, free_bits_groups: int = 1):
     """mean(distortion) + w(t) * beta * rate_fb + gamma * |mean(rate) - C(t)|.
 
+    With the model's k importance samples ('log_ratio_samples' [k, B]), the IWAE objective
+    instead (`iwae_loss`); free bits and capacity are refused for it by config validation.
+
     Args:
-      terms: the model's per-example outputs ('distortion' [B], 'rate_per_dim' [B, Dz]).
+      terms: the model's per-example outputs ('distortion' [B], 'rate_groups' [B, G]).
       hyper: dict of scalar arrays with the keys of DEFAULT_HYPER.
       step: the optimiser step t, for the KL weight w(t) and the capacity C(t).
       free_bits_groups: how many groups the latent dimensions are split into for free bits.
@@ -66,19 +74,33 @@ def loss_and_metrics(terms, hyper, step=0, free_bits_groups: int = 1):
       (scalar loss, dict of scalar metrics).
     """
     distortion = jnp.mean(terms["distortion"])
-    rate_per_example = jnp.sum(terms["rate_per_dim"], axis=-1)  # [B]
+    rate_per_example = jnp.sum(terms["rate_groups"], axis=-1)  # [B]
     rate = jnp.mean(rate_per_example)
-    penalised_rate = rate_with_free_bits(
-        terms["rate_per_dim"], hyper["free_bits"], free_bits_groups
-    )
+    penalised_rate = rate_with_free_bits(terms["rate_groups"], hyper["free_bits"], free_bits_groups)
     capacity = capacity_target(step, hyper["capacity"], hyper["capacity_steps"])
     capacity_term = hyper["capacity_gamma"] * jnp.abs(rate - capacity)
     weight = kl_weight(step, hyper["kl_warmup_steps"])
     loss = distortion + weight * hyper["beta"] * penalised_rate + capacity_term
+    metrics = {"distortion": distortion, "rate": rate, "elbo": -(distortion + rate)}
+    if "log_ratio_samples" in terms:  # k > 1 importance samples: the IWAE objective
+        loss = iwae_loss(terms, weight * hyper["beta"])
+        metrics["iwae"] = -iwae_loss(terms, 1.0)
     if "gsnn_distortion" in terms:  # the model returns it when some member has alpha < 1
         loss = hybrid_loss(loss, terms["gsnn_distortion"], hyper["hybrid_alpha"])
-    metrics = {"loss": loss, "distortion": distortion, "rate": rate, "elbo": -(distortion + rate)}
-    return loss, metrics
+    return loss, {"loss": loss, **metrics}
+
+
+def iwae_loss(terms, beta=1.0):
+    """-mean_b log (1/k) sum_k exp(log p(x|z_k) + beta (log p(z_k) - log q(z_k|x))).
+
+    beta = 1: the negative IWAE bound of Burda et al. (2016), whose k = 1 is the ELBO with
+    a sampled KL. Other beta temper the prior-to-posterior ratio inside each weight, so
+    k = 1 is exactly the beta-ELBO of Higgins et al. (2017) with a sampled rate; for beta != 1
+    and k > 1 it is our interpolation, not a bound from a paper.
+    """
+    log_w = terms["log_likelihood_samples"] + beta * terms["log_ratio_samples"]  # [k, B]
+    k = log_w.shape[0]
+    return -jnp.mean(jax.nn.logsumexp(log_w, axis=0) - jnp.log(k))
 
 
 def hybrid_loss(cvae_loss, gsnn_distortion, alpha):

@@ -128,6 +128,11 @@ def load_npz_xy(data_config) -> Splits:
             f"{path} lacks array(s) {missing}; found {sorted(arrays)}; expected {NPZ_XY}."
         )
     x, y = arrays["x"], arrays["y"]
+    if len(x) == 0 or len(y) == 0:
+        raise DataError(
+            f"{path}: x has {len(x)} rows and y {len(y)}; a data set needs at least one "
+            f"example. Expected {NPZ_XY}."
+        )
     image_shape = tuple(x.shape[1:]) if x.ndim == 3 else None
     x = x.reshape(len(x), -1).astype(np.float32)
     data = Dataset(x, y)

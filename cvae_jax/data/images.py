@@ -79,7 +79,17 @@ def load_mnist_format(path: str) -> tuple[Dataset, Dataset | None]:
     has_test = any(
         os.path.exists(os.path.join(path, "t10k-images-idx3-ubyte" + s)) for s in ("", ".gz")
     )
-    return train, (_dataset(*idx_pair(path, "t10k"), path) if has_test else None)
+    if not has_test:
+        return train, None
+    test = _dataset(*idx_pair(path, "t10k"), path)
+    if test.x.shape[1:] != train.x.shape[1:]:
+        side = int(round(np.sqrt(test.x.shape[1])))
+        raise DataError(
+            f"{os.path.join(path, 't10k-images-idx3-ubyte')}: {side}x{side} images, but the "
+            f"training images are {int(round(np.sqrt(train.x.shape[1])))}x"
+            f"{int(round(np.sqrt(train.x.shape[1])))}; both files must hold the same size."
+        )
+    return train, test
 
 
 def sklearn_digits() -> Dataset:

@@ -9,6 +9,7 @@ import jax
 import jax.numpy as jnp
 
 from cvae_jax.core import distributions as dist
+from cvae_jax.core import latents
 
 SAMPLE_BLOCK = 128  # samples whose log weights are computed at once
 
@@ -36,14 +37,6 @@ def log_mean_exp_over_samples(log_weight, z):
     return jax.nn.logsumexp(log_weights, axis=0) - jnp.log(num_samples)
 
 
-def _posterior_samples(key, model, params, x, y, num_samples: int):
-    """z [K, B, Dz] ~ q(z|x,y), with q's and p(z|y)'s (mean, log_var) [B, Dz] each."""
-    mean_q, log_var_q = model.apply(params, x, y, method=model.encode)
-    prior = model.apply(params, y, method=model.prior_params)
-    z = dist.reparameterize(key, jnp.broadcast_to(mean_q, (num_samples, *mean_q.shape)), log_var_q)
-    return z, (mean_q, log_var_q), prior
-
-
 def _log_likelihood(model, params, x, y):
     """z_k [B, Dz] -> log p(x|z_k,y) [B]: the decoder term every estimator averages."""
     return lambda z_k: dist.decoder_log_prob(x, model.apply(params, z_k, y, method=model.decode))
@@ -54,18 +47,15 @@ def iwae_bound(key, model, params, x, y, num_samples: int):
 
     log (1/K) sum_k p(x|z_k,y) p(z_k|y) / q(z_k|x,y), z_k ~ q(z|x,y); K = 1 is the ELBO
     in expectation and the bound rises to log p(x|y) as K grows (Burda et al. 2016).
+    q and p are any distributions the model returns: only their `log_prob` is used.
     """
-    z, (mean_q, log_var_q), (mean_p, log_var_p) = _posterior_samples(
-        key, model, params, x, y, num_samples
-    )
+    q = model.apply(params, x, y, method=model.encode)
+    p = model.apply(params, y, method=model.prior_distribution)
+    z = q.sample(seed=key, sample_shape=(num_samples,))  # [K, B, Dz]
     log_lik = _log_likelihood(model, params, x, y)
 
     def log_weight(z_k):  # [B]
-        return (
-            log_lik(z_k)
-            + dist.gaussian_log_prob(z_k, mean_p, log_var_p)
-            - dist.gaussian_log_prob(z_k, mean_q, log_var_q)
-        )
+        return log_lik(z_k) + p.log_prob(z_k) - q.log_prob(z_k)
 
     return log_mean_exp_over_samples(log_weight, z)
 
@@ -88,13 +78,19 @@ def recognition_nll(key, model, params, x, c, num_samples: int) -> jax.Array:
 def elbo_nll(key, model, params, x, c, num_samples: int) -> jax.Array:
     """-ELBO with K = num_samples draws z_k ~ q(z|x,c), per example [B].
 
-    -(1/K) sum_k log p(x|z_k,c) + KL(q(z|x,c) || p(z|c)), the KL in closed form: the
-    estimator the Pyro CVAE tutorial reports for Sohn et al. (2015) (Trace_ELBO with 10
-    particles; its KL is sampled, with the same expectation). An upper bound on -log p(x|c).
+    -(1/K) sum_k log p(x|z_k,c) + KL(q(z|x,c) || p(z|c)), the KL in closed form where it
+    exists (else the mean over the K draws of log q - log p): the estimator the Pyro CVAE
+    tutorial reports for Sohn et al. (2015) (Trace_ELBO with 10 particles; its KL is
+    sampled, with the same expectation). An upper bound on -log p(x|c).
     """
-    z, q, p = _posterior_samples(key, model, params, x, c, num_samples)
+    q = model.apply(params, x, c, method=model.encode)
+    p = model.apply(params, c, method=model.prior_distribution)
+    z, log_q = q.sample_and_log_prob(seed=key, sample_shape=(num_samples,))  # [K, B, Dz]
     expected_log_lik = jnp.mean(jax.lax.map(_log_likelihood(model, params, x, c), z), axis=0)
-    kl = dist.gaussian_kl(*q, *p)  # [B]
+    if latents.rate_is_closed_form(q, p):
+        kl = jnp.sum(latents.rate_groups(q, p, z[0]), -1)  # [B]
+    else:
+        kl = jnp.mean(log_q - jax.lax.map(p.log_prob, z), axis=0)
     return kl - expected_log_lik
 
 

@@ -9,6 +9,7 @@ at recovering y' (label-swap accuracy, over y' != y1).
 import jax
 import jax.numpy as jnp
 
+from cvae_jax.core import latents
 from cvae_jax.evaluation.estimators import decode_mean, in_batches, iwae_bound, over_members
 
 
@@ -18,7 +19,7 @@ def test_bounds(model, params, x, y, key, num_iwae: int, batch_size: int = 256) 
 
     def one_batch(xb, yb):
         terms = model.apply(params, xb, yb, elbo_key)
-        elbo = -(terms["distortion"] + jnp.sum(terms["rate_per_dim"], -1))
+        elbo = -(terms["distortion"] + jnp.sum(terms["rate_groups"], -1))
         iwae = iwae_bound(iwae_key, model, params, xb, yb, num_iwae)
         mse = jnp.mean(jnp.square(terms["reconstruction"] - xb), -1)
         return {"elbo": elbo, "iwae": iwae, "recon_mse": mse}
@@ -34,12 +35,13 @@ def conditional_samples(model, params, key, num_classes: int, per_label: int):
 
 
 def swaps(model, params, x, y, num_classes: int):
-    """Reconstructions [B, D] and style swaps [B, L, D]: mean of q(z|x,y) decoded with each label."""
-    mean_q, _ = model.apply(params, x, y, method=model.encode)
-    recon = decode_mean(model, params, mean_q, y)
+    """Reconstructions [B, D] and style swaps [B, L, D]: the centre of q(z|x,y) (its mean, for
+    a Gaussian) decoded with each label."""
+    z = latents.centre(model.apply(params, x, y, method=model.encode))
+    recon = decode_mean(model, params, z, y)
 
     def with_label(label):
-        return decode_mean(model, params, mean_q, jnp.full_like(y, label))
+        return decode_mean(model, params, z, jnp.full_like(y, label))
 
     swapped = jax.lax.map(with_label, jnp.arange(num_classes))  # [L, B, D]
     return recon, jnp.swapaxes(swapped, 0, 1)

@@ -14,6 +14,7 @@ import jax
 import jax.numpy as jnp
 
 from cvae_jax.core import diagnostics as diag
+from cvae_jax.core import latents
 from cvae_jax.evaluation import images as image_eval
 from cvae_jax.evaluation.estimators import in_batches, iwae_bound, over_members
 
@@ -40,7 +41,7 @@ def _bounds(model, params, x, y, key, num_iwae: int, batch_size: int = 256) -> d
         terms = model.apply(params, xb, yb, elbo_key)
         return {
             "distortion": terms["distortion"],
-            "rate": jnp.sum(terms["rate_per_dim"], -1),
+            "rate": jnp.sum(terms["rate_groups"], -1),
             "iwae": iwae_bound(iwae_key, model, params, xb, yb, num_iwae),
         }
 
@@ -66,10 +67,11 @@ def evaluate_member(model, params, test, classify, num_classes: int, e: Settings
     bound_key, split_key, sample_key = jax.random.split(key, 3)
     x, y = test.x, test.y
     bounds = _bounds(model, params, x, y, bound_key, e.iwae_samples)
-    mean_q, log_var_q = model.apply(params, x, y, method=model.encode)
-    mean_p, log_var_p = model.apply(params, y, method=model.prior_params)
+    q = model.apply(params, x, y, method=model.encode)
     n = min(e.mi_examples, x.shape[0])  # the split is O(n^2) in memory
-    split = diag.rate_split(split_key, mean_q[:n], log_var_q[:n], mean_p[:n], log_var_p[:n], y[:n])
+    q_n = model.apply(params, x[:n], y[:n], method=model.encode)
+    p_n = model.apply(params, y[:n], method=model.prior_distribution)
+    split = diag.rate_split(split_key, q_n, p_n, y[:n])
     samples = image_eval.conditional_samples(
         model, params, sample_key, num_classes, e.samples_per_label
     )
@@ -86,7 +88,7 @@ def evaluate_member(model, params, test, classify, num_classes: int, e: Settings
         "mi_zxy": split["mi_zxy"],
         "mi_zy": split["mi_zy"],
         "kl_conditional": split["kl_conditional"],
-        "active_units": diag.active_units(mean_q),
+        "active_units": diag.active_units(latents.centre(q)),
         "conditional_accuracy": jnp.mean(classify(samples) == labels[:, None]),
         "swap_accuracy": jnp.sum(hit * other) / jnp.sum(other),
     }

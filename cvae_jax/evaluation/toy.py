@@ -11,7 +11,7 @@ import jax
 import jax.numpy as jnp
 
 from cvae_jax.core import diagnostics as diag
-from cvae_jax.core import distributions as dist
+from cvae_jax.core import latents
 from cvae_jax.data.dataset import Dataset
 from cvae_jax.evaluation.estimators import decode_mean
 
@@ -28,12 +28,12 @@ def evaluate_member(
     """
     k_split, k_infer, k_gen = jax.random.split(key, 3)
     x, y = data.x, data.y
-    mean_q, log_var_q = model.apply(params, x, y, method=model.encode)
-    mean_p, log_var_p = model.apply(params, y, method=model.prior_params)
-    metrics = diag.rate_split(k_split, mean_q, log_var_q, mean_p, log_var_p, y)
+    q = model.apply(params, x, y, method=model.encode)
+    p = model.apply(params, y, method=model.prior_distribution)
+    metrics = diag.rate_split(k_split, q, p, y)
 
     # Inference path (Beckham eq. 2) and label swap (eq. 13): the same z, decoded with y or y'.
-    z = dist.reparameterize(k_infer, mean_q, log_var_q)
+    z = q.sample(seed=k_infer)
     reconstruction = decode_mean(model, params, z, y)
     swapped_to = diag.swap_labels(y, num_classes)
     swapped = decode_mean(model, params, z, swapped_to)
@@ -52,19 +52,27 @@ def evaluate_member(
         "gen_log_density": jnp.mean(gen_log_density),
         "gen_accuracy_per_label": jnp.mean(gen_correct, axis=1),  # [C]
         "gen_log_density_per_label": jnp.mean(gen_log_density, axis=1),  # [C]
-        "active_units": diag.active_units(mean_q),
+        "active_units": diag.active_units(latents.centre(q)),
     }
-    class_prior = model.apply(params, jnp.arange(num_classes), method=model.prior_params)
+    class_prior = model.apply(params, jnp.arange(num_classes), method=model.prior_distribution)
     samples = {
         "z": z,
         "reconstruction": reconstruction,
         "swapped": swapped,
         "generated": generated,
         "generated_z": gen_z,
-        "prior_mean": class_prior[0],  # [C, Dz]
-        "prior_log_var": class_prior[1],
+        **prior_ellipses(class_prior),
     }
     return metrics, samples
+
+
+def prior_ellipses(p) -> dict:
+    """The class priors' means and log-variances [C, Dz] the latent-space figure draws as
+    ellipses: a Gaussian family's own, or NaN for a prior without them (no ellipse drawn)."""
+    if latents.is_diagonal_gaussian(p):
+        return {"prior_mean": p.loc, "prior_log_var": p.log_var}
+    nan = jnp.full(p.batch_shape + p.event_shape, jnp.nan)
+    return {"prior_mean": nan, "prior_log_var": nan}
 
 
 def evaluate_sweep(model, params, data: Dataset, key, **kwargs):

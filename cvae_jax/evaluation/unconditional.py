@@ -12,6 +12,7 @@ from 1 (no digit, or always the same one) to 10 (confident and every digit equal
 import jax
 import jax.numpy as jnp
 
+from cvae_jax.core import latents
 from cvae_jax.evaluation.estimators import decode_mean, in_batches, over_members
 
 METRICS = {  # name -> axis label
@@ -50,12 +51,11 @@ def evaluate_member(model, params, test, logits_fn, num_classes: int, e, key) ->
 
     def terms(xb, cb):
         t = model.apply(params, xb, cb, elbo_key)
-        return {"distortion": t["distortion"], "rate": jnp.sum(t["rate_per_dim"], -1)}
+        return {"distortion": t["distortion"], "rate": jnp.sum(t["rate_groups"], -1)}
 
     bounds = in_batches(terms, x, empty, min(256, x.shape[0]))
-    mean_q, _ = model.apply(params, x[: e.recon_examples], empty[: e.recon_examples],
-                            method=model.encode)  # fmt: skip
-    recon = decode_mean(model, params, mean_q, empty[: e.recon_examples])
+    q = model.apply(params, x[: e.recon_examples], empty[: e.recon_examples], method=model.encode)
+    recon = decode_mean(model, params, latents.centre(q), empty[: e.recon_examples])
     no_condition = jnp.zeros((e.num_samples, 0), x.dtype)
     z = model.apply(params, no_condition, sample_key, method=model.prior_sample)
     samples = decode_mean(model, params, z, no_condition)  # [N, D]

@@ -1,8 +1,28 @@
 """Flax modules of the cVAE and the tables that name them (model.kind, model.prior)."""
 
-# Importing the modules registers their model kinds and priors.
-from cvae_jax.models import classifier, conv, linear, mlp, priors  # noqa: F401
-from cvae_jax.models.cvae import CVAE, BinarizedCVAE
-from cvae_jax.models.registry import MODELS, PRIORS, build_model, build_prior
+# Importing the modules registers their families. The base priors first: a registry lists
+# its names in registration order (error messages, docs).
+from cvae_jax.models import posteriors, priors  # noqa: F401
 
-__all__ = ["CVAE", "BinarizedCVAE", "MODELS", "PRIORS", "build_model", "build_prior"]
+# isort: split
+from cvae_jax.models import (  # noqa: F401
+    classifier,
+    conv,
+    flows,
+    hierarchical,
+    linear,
+    mixture_priors,
+    mlp,
+)
+from cvae_jax.models.cvae import CVAE, BinarizedCVAE
+from cvae_jax.models.registry import MODELS, POSTERIORS, PRIORS, build_model, build_prior
+
+__all__ = [
+    "CVAE",
+    "BinarizedCVAE",
+    "MODELS",
+    "POSTERIORS",
+    "PRIORS",
+    "build_model",
+    "build_prior",
+]

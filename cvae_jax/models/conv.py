@@ -1,7 +1,7 @@
 """The image cVAE: a small convolutional encoder/decoder pair (`model.kind='conv'`).
 
 Same interface as `mlp.py` (flat images in and out, so the engine trains them unchanged):
-  ConvEncoder(x [B, H*W], c [B, C]) -> (mean [B, Dz], log_var [B, Dz])
+  ConvEncoder(x [B, H*W], c [B, C]) -> q(z|x,c) (and a flow's context), as MLPEncoder
   ConvDecoder(z [B, Dz], c [B, C]) -> {'logits'} or {'mean', 'log_var'}, each [B, H*W]
 Two stride-2 convolutions take an HxW image to (H/4)x(W/4), so H and W must be multiples
 of 4 (8x8 digits, 28x28 MNIST). Any registered prior plugs in.
@@ -23,8 +23,14 @@ import numpy as np
 from cvae_jax import checks
 from cvae_jax.errors import ConfigError
 from cvae_jax.models.cvae import CVAE
-from cvae_jax.models.mlp import activation_fn, decoder_options, gaussian_log_var
-from cvae_jax.models.registry import MODELS, build_prior
+from cvae_jax.models.mlp import (
+    activation_fn,
+    context_dim,
+    decoder_options,
+    gaussian_head,
+    gaussian_log_var,
+)
+from cvae_jax.models.registry import MODELS, build_posterior, build_prior
 from cvae_jax.models.strided import StridedConv, StridedConvTranspose
 
 CONV_IMPLS = ("auto", "matmul", "xla")
@@ -60,6 +66,7 @@ class ConvEncoder(nn.Module):
     activation: str = "relu"
     use_condition: bool = True
     conv_impl: str = "matmul"
+    context_dim: int = 0
 
     @nn.compact
     def __call__(self, x, c):
@@ -71,9 +78,7 @@ class ConvEncoder(nn.Module):
         if self.use_condition:
             h = jnp.concatenate([h, c], axis=-1)
         h = act(nn.Dense(self.hidden)(h))
-        return nn.Dense(self.latent_dim, name="mean")(h), nn.Dense(self.latent_dim, name="log_var")(
-            h
-        )
+        return gaussian_head(self, h)
 
 
 class ConvDecoder(nn.Module):
@@ -122,8 +127,11 @@ def build_conv_cvae(config, data) -> CVAE:
     channels = tuple(m.get("conv_channels", (16, 32)))
     hidden = int(m.hidden[0]) if len(m.hidden) else 128
     impl = resolve_conv_impl(m.get("conv_impl", "auto"))
+    posterior = build_posterior(m)
     encoder = ConvEncoder(
-        m.latent_dim, shape, channels, hidden, act, m.encoder_uses_label, conv_impl=impl
-    )
+        m.latent_dim, shape, channels, hidden, act, m.encoder_uses_label, conv_impl=impl,
+        context_dim=context_dim(posterior),
+    )  # fmt: skip
     decoder = ConvDecoder(shape, channels, hidden, act, **decoder_options(m), conv_impl=impl)
-    return CVAE(encoder, decoder, build_prior(m, num_classes), num_classes)
+    prior = build_prior(m, num_classes, data.x.shape[1])
+    return CVAE(encoder, decoder, prior, num_classes, posterior=posterior)

@@ -1,14 +1,39 @@
 """The CVAE module: an encoder, a decoder and a prior, tied together (Beckham; Sohn et al. 2015).
 
+The interface every family follows (a registry entry plus its module):
+  encoder(x [B, D], c [B, C]) -> q0(z|x,c), a distrax distribution with batch [B], event [Dz]
+                                 (or (q0, context [B, H]) for a posterior that uses a context)
+  posterior(q0, context)      -> q(z|x,c) (None: q0 itself, the diagonal Gaussian)
+  prior(c [B, C])             -> p(z|c), a distrax distribution; a prior with `uses_encoder`
+                                 is called as prior(c, encode) (the VampPrior)
+  decoder(z [B, Dz], c)       -> {'logits'} (Bernoulli) or {'mean', 'log_var'} (Gaussian)
 `__call__` returns the per-example ELBO terms the objective reduces; the methods give the
-inference path (encode), the generative path (prior_params, prior_sample, decode).
+inference path (encode), the generative path (prior_distribution, prior_sample, decode).
 """
 
+import distrax
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
 from cvae_jax.core import distributions as dist
+from cvae_jax.core import latents
+from cvae_jax.errors import ContractError
+
+
+def _check_distribution(value, what: str):
+    if not isinstance(value, distrax.Distribution):
+        raise ContractError(
+            f"{what} returned {type(value).__name__}; it must return a distrax distribution "
+            "with batch shape [B] and event shape [Dz] (e.g. cvae_jax.DiagonalGaussian(mean, "
+            "log_var), distrax.MixtureSameFamily): see docs/design.md, 'Your own family'."
+        )
+    if len(value.event_shape) != 1:
+        raise ContractError(
+            f"{what} returned a distribution with event shape {value.event_shape}; it must "
+            "have one event axis [Dz] (wrap independent dimensions in distrax.Independent)."
+        )
+    return value
 
 
 class CVAE(nn.Module):
@@ -20,47 +45,80 @@ class CVAE(nn.Module):
     num_classes: int = 0  # > 0: y holds integer labels, one-hot encoded; 0: y is a float vector
     # Also return the GSNN term of Sohn et al.'s hybrid objective: -log p(x|z,c), z ~ p(z|c).
     gsnn_term: bool = False
+    posterior: nn.Module | None = None  # q0 -> q (a flow); None: the encoder's q0
+    # k > 1: also return the k importance log weights of the IWAE objective (Burda et al. 2016)
+    iwae_samples: int = 1
 
     def condition(self, y):
         if self.num_classes:
             return jax.nn.one_hot(y, self.num_classes)
         return jnp.asarray(y, jnp.float32).reshape(y.shape[0], -1)
 
+    def _posterior(self, x, c):
+        out = self.encoder(x, c)
+        q0, context = out if isinstance(out, tuple) else (out, None)
+        q0 = _check_distribution(q0, "The encoder")
+        if self.posterior is None:
+            return q0
+        return _check_distribution(self.posterior(q0, context), "The posterior")
+
+    def _prior(self, c):
+        if getattr(self.prior, "uses_encoder", False):
+            return _check_distribution(self.prior(c, self._posterior), "The prior")
+        return _check_distribution(self.prior(c), "The prior")
+
     def encode(self, x, y):
-        return self.encoder(x, self.condition(y))
+        """q(z | x, y), a distribution with batch [B]."""
+        return self._posterior(x, self.condition(y))
 
     def decode(self, z, y):
         return self.decoder(z, self.condition(y))
 
-    def prior_params(self, y):
-        return self.prior(self.condition(y))
+    def prior_distribution(self, y):
+        """p(z | y), a distribution with batch [B]."""
+        return self._prior(self.condition(y))
 
     def prior_sample(self, y, key, num_samples: int | None = None):
         """z ~ p(z|y): [B, Dz], or [K, B, Dz] with num_samples = K."""
-        mean_p, log_var_p = self.prior(self.condition(y))
-        if num_samples is not None:
-            mean_p = jnp.broadcast_to(mean_p, (num_samples, *mean_p.shape))
-        return dist.reparameterize(key, mean_p, log_var_p)
+        p = self._prior(self.condition(y))
+        return p.sample(seed=key, sample_shape=() if num_samples is None else (num_samples,))
 
     def __call__(self, x, y, key):
         """Per-example terms of the beta-ELBO on a batch; nothing is averaged here."""
         c = self.condition(y)
-        mean_q, log_var_q = self.encoder(x, c)  # [B, Dz] each
-        z = dist.reparameterize(key, mean_q, log_var_q)
+        q = self._posterior(x, c)
+        p = self._prior(c)
+        if self.iwae_samples > 1:
+            return self._iwae_terms(x, c, q, p, key)
+        z, log_q = q.sample_and_log_prob(seed=key)  # [B, Dz], [B]
         decoded = self.decoder(z, c)
-        mean_p, log_var_p = self.prior(c)
         terms = {
             "distortion": -dist.decoder_log_prob(x, decoded),  # [B]
-            "rate_per_dim": dist.gaussian_kl_per_dim(
-                mean_q, log_var_q, mean_p, log_var_p
-            ),  # [B, Dz]
+            "rate_groups": latents.rate_groups(q, p, z, log_q),  # [B, G]
             "reconstruction": dist.decoder_mean(decoded),  # [B, D]
         }
         if self.gsnn_term:
             # Its own key (folded in), so the cVAE terms draw the same z with or without it.
-            z_prior = dist.reparameterize(jax.random.fold_in(key, 1), mean_p, log_var_p)
+            z_prior = p.sample(seed=jax.random.fold_in(key, 1))
             terms["gsnn_distortion"] = -dist.decoder_log_prob(x, self.decoder(z_prior, c))  # [B]
         return terms
+
+    def _iwae_terms(self, x, c, q, p, key):
+        """k draws z_k ~ q: their log p(x|z_k,c) and log p(z_k|c) - log q(z_k|x,c), [k, B] each."""
+        k = self.iwae_samples
+        z, log_q = q.sample_and_log_prob(seed=key, sample_shape=(k,))  # [k, B, Dz], [k, B]
+        flat = z.reshape(-1, z.shape[-1])  # the decoder sees k * B latents at once
+        decoded = self.decoder(flat, jnp.tile(c, (k, 1)))
+        log_lik = dist.decoder_log_prob(jnp.tile(x, (k, 1)), decoded).reshape(k, -1)  # [k, B]
+        log_ratio = p.log_prob(z) - log_q  # [k, B]
+        mean = dist.decoder_mean(decoded).reshape(k, *x.shape)
+        return {
+            "distortion": -jnp.mean(log_lik, 0),  # [B]
+            "rate_groups": -jnp.mean(log_ratio, 0)[:, None],  # [B, 1], Monte Carlo
+            "reconstruction": mean[0],  # [B, D]
+            "log_likelihood_samples": log_lik,
+            "log_ratio_samples": log_ratio,
+        }
 
 
 class BinarizedCVAE(CVAE):
@@ -68,7 +126,7 @@ class BinarizedCVAE(CVAE):
 
     The binarisation key is split from the step's own key, so the draws depend only on
     (seed, step) and a resumed or vmapped run sees the same ones. Evaluation methods
-    (encode, decode, prior_params) see x unchanged.
+    (encode, decode, prior_distribution) see x unchanged.
     """
 
     def __call__(self, x, y, key):
@@ -79,6 +137,13 @@ class BinarizedCVAE(CVAE):
 
 def binarized(model: CVAE) -> BinarizedCVAE:
     """The same modules, trained with dynamic binarisation (`data.binarize='dynamic'`)."""
-    return BinarizedCVAE(
-        model.encoder, model.decoder, model.prior, model.num_classes, model.gsnn_term
+    fields = (
+        "encoder",
+        "decoder",
+        "prior",
+        "num_classes",
+        "gsnn_term",
+        "posterior",
+        "iwae_samples",
     )
+    return BinarizedCVAE(**{name: getattr(model, name) for name in fields})

@@ -12,6 +12,7 @@ import flax.linen as nn
 import jax.numpy as jnp
 import numpy as np
 
+from cvae_jax.core.latents import DiagonalGaussian
 from cvae_jax.models.cvae import CVAE
 from cvae_jax.models.priors import StandardPrior
 from cvae_jax.models.registry import MODELS
@@ -26,7 +27,7 @@ class LeEncoder(nn.Module):
     def __call__(self, x, c):
         phi1, phi2, phi3, phi4 = (self.param(f"phi{i}", _zeros, ()) for i in range(1, 5))
         mean = phi1 * x + phi2 * c + phi3
-        return mean, jnp.full_like(mean, phi4)
+        return DiagonalGaussian(mean, jnp.full_like(mean, phi4))
 
 
 class LeDecoder(nn.Module):
@@ -48,7 +49,7 @@ class LePrior(nn.Module):
         theta1 = self.param("theta1", _zeros, ())
         theta2 = self.param("theta2", _zeros, ())
         mean = theta1 + theta2 * c
-        return mean, jnp.full_like(mean, 2.0 * np.log(self.sigma0))
+        return DiagonalGaussian(mean, jnp.full_like(mean, 2.0 * np.log(self.sigma0)))
 
 
 def le_cvae(sigma0: float) -> CVAE:
@@ -92,7 +93,7 @@ class LinearEncoder(nn.Module):
     def __call__(self, x, c):
         mean = nn.Dense(self.latent_dim, name="mean")(x)
         log_var = self.param("log_var", _zeros, (self.latent_dim,))
-        return mean, jnp.broadcast_to(log_var, mean.shape)
+        return DiagonalGaussian(mean, jnp.broadcast_to(log_var, mean.shape))
 
 
 class PPCADecoder(nn.Module):

@@ -1,7 +1,8 @@
 """MLP encoder q(z|x,y) and decoder p(x|z,y); the label enters as a one-hot condition c.
 
 The interface every model kind follows (the engine trains any modules that do):
-  encoder(x [B, D], c [B, C]) -> (mean [B, Dz], log_var [B, Dz])
+  encoder(x [B, D], c [B, C]) -> q(z|x,c), a `DiagonalGaussian` [B] over [Dz] (with
+                                 `context_dim` > 0: and a context [B, H] for a flow)
   decoder(z [B, Dz], c [B, C]) -> {'mean', 'log_var'} (Gaussian) or {'logits'} (Bernoulli)
 where c is the condition: the one-hot label for class labels, or a float vector.
 """
@@ -14,9 +15,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from cvae_jax import checks
+from cvae_jax.core.latents import DiagonalGaussian
 from cvae_jax.errors import ConfigError
 from cvae_jax.models.cvae import CVAE
-from cvae_jax.models.registry import MODELS, build_prior
+from cvae_jax.models.registry import MODELS, build_posterior, build_prior
 
 LIKELIHOODS = ("gaussian", "bernoulli")
 DECODER_VARIANCES = ("fixed", "per_dim", "per_example")
@@ -69,7 +71,13 @@ class MLP(nn.Module):
             else:
                 h = nn.Dense(width, name=f"Dense_{i}")(h)
             h = act(h)
-        return jnp.concatenate(h, axis=-1) if isinstance(h, tuple) else h
+        return concatenate_parts(h) if isinstance(h, tuple) else h
+
+
+def concatenate_parts(parts):
+    """The parts [..., D_i] joined on the last axis, their leading (sample) axes broadcast."""
+    lead = jnp.broadcast_shapes(*(p.shape[:-1] for p in parts))
+    return jnp.concatenate([jnp.broadcast_to(p, (*lead, p.shape[-1])) for p in parts], axis=-1)
 
 
 class MLPEncoder(nn.Module):
@@ -79,14 +87,22 @@ class MLPEncoder(nn.Module):
     hidden: Sequence[int] = (64,)
     activation: str = "relu"
     use_condition: bool = True  # False gives q(z|x), allowed when z and y are independent
+    context_dim: int = 0  # > 0: also a context vector for a flow posterior (Kingma et al. 2016)
 
     @nn.compact
     def __call__(self, x, c):
         h = jnp.concatenate([x, c], axis=-1) if self.use_condition else x
         h = MLP(self.hidden, self.activation)(h)
-        return nn.Dense(self.latent_dim, name="mean")(h), nn.Dense(self.latent_dim, name="log_var")(
-            h
-        )
+        return gaussian_head(self, h)
+
+
+def gaussian_head(module: nn.Module, h):
+    """q0 = N(mean(h), exp(log_var(h))), and the context of a flow when the encoder has one."""
+    mean = nn.Dense(module.latent_dim, name="mean")(h)
+    q0 = DiagonalGaussian(mean, nn.Dense(module.latent_dim, name="log_var")(h))
+    if module.context_dim:
+        return q0, nn.Dense(module.context_dim, name="context")(h)
+    return q0
 
 
 class MLPDecoder(nn.Module):
@@ -135,6 +151,13 @@ def build_mlp_cvae(config, data) -> CVAE:
     """The MLP cVAE described by the `model` section, sized from the data."""
     m, num_classes = config.model, config.data.get("num_classes", 0)
     hidden, act = tuple(m.hidden), m.activation
-    encoder = MLPEncoder(m.latent_dim, hidden, act, m.encoder_uses_label)
+    posterior = build_posterior(m)
+    encoder = MLPEncoder(m.latent_dim, hidden, act, m.encoder_uses_label, context_dim(posterior))
     decoder = MLPDecoder(data.x.shape[1], hidden, act, **decoder_options(m))
-    return CVAE(encoder, decoder, build_prior(m, num_classes), num_classes)
+    prior = build_prior(m, num_classes, data.x.shape[1])
+    return CVAE(encoder, decoder, prior, num_classes, posterior=posterior)
+
+
+def context_dim(posterior) -> int:
+    """The context size a posterior asks its encoder for (0: none, or no posterior module)."""
+    return int(getattr(posterior, "context_dim", 0) or 0)

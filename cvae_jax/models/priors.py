@@ -1,7 +1,8 @@
 """The priors p(z) and p(z|c): z independent of y, or dependent on it (Beckham, eq. 6 and 8).
 
-  prior(c [B, C]) -> (mean [B, Dz], log_var [B, Dz])
-Each is registered under the name `model.prior` selects.
+  prior(c [B, C]) -> p(z|c), a `DiagonalGaussian` with batch [B] and event [Dz]
+Each is registered under the name `model.prior` selects; richer priors (mixtures, the
+VampPrior, a flow) are in `mixture_priors.py` and `flows.py`.
 """
 
 from collections.abc import Sequence
@@ -10,6 +11,7 @@ import flax.linen as nn
 import jax.numpy as jnp
 import numpy as np
 
+from cvae_jax.core.latents import DiagonalGaussian
 from cvae_jax.errors import ConfigError
 from cvae_jax.models.mlp import MLP
 from cvae_jax.models.registry import PRIORS
@@ -22,7 +24,7 @@ class StandardPrior(nn.Module):
 
     def __call__(self, c):
         zeros = jnp.zeros(c.shape[:-1] + (self.latent_dim,), c.dtype)
-        return zeros, zeros
+        return DiagonalGaussian(zeros, zeros)
 
 
 class FixedConditionalPrior(nn.Module):
@@ -34,7 +36,7 @@ class FixedConditionalPrior(nn.Module):
     def __call__(self, c):
         means = jnp.asarray(self.means, c.dtype)
         log_vars = jnp.asarray(self.log_vars, c.dtype)
-        return c @ means, c @ log_vars  # c is one-hot, so this is a table look-up
+        return DiagonalGaussian(c @ means, c @ log_vars)  # c is one-hot: a table look-up
 
 
 class LearnedConditionalPrior(nn.Module):
@@ -48,7 +50,7 @@ class LearnedConditionalPrior(nn.Module):
         shape = (self.num_classes, self.latent_dim)
         means = self.param("means", nn.initializers.normal(1.0), shape)
         log_vars = self.param("log_vars", nn.initializers.zeros, shape)
-        return c @ means, c @ log_vars
+        return DiagonalGaussian(c @ means, c @ log_vars)
 
 
 class PriorNetwork(nn.Module):
@@ -61,9 +63,8 @@ class PriorNetwork(nn.Module):
     @nn.compact
     def __call__(self, c):
         h = MLP(self.hidden, self.activation)(c)
-        return nn.Dense(self.latent_dim, name="mean")(h), nn.Dense(self.latent_dim, name="log_var")(
-            h
-        )
+        mean = nn.Dense(self.latent_dim, name="mean")(h)
+        return DiagonalGaussian(mean, nn.Dense(self.latent_dim, name="log_var")(h))
 
 
 @PRIORS.register("standard")

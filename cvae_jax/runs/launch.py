@@ -8,6 +8,8 @@ with on_nonfinite='raise') prints `error: <message>` and exits with its exit cod
 config error, 1 otherwise); anything else is a bug and keeps its traceback.
 """
 
+import importlib
+import os
 import sys
 
 from absl import app, flags, logging
@@ -29,6 +31,10 @@ def define_flags(default_config: str):
     overwrite = flags.DEFINE_bool(
         "overwrite", False, "Discard the checkpoints of a run with another config in --workdir."
     )
+    flags.DEFINE_multi_string(
+        "import", [], "A Python module to import before the config is read, e.g. one that "
+        "registers your own prior, posterior, model kind or data set (repeatable).",
+    )  # fmt: skip
     flags.DEFINE_integer(
         "cpu_devices", 0, "XLA CPU devices the sweep is sharded over: 0 = one per core (the "
         "default), 1 = a single device. Ignored on GPU/TPU; XLA_FLAGS's "
@@ -66,6 +72,23 @@ def _innermost_message(error: BaseException) -> str:
     return " ".join(lines)
 
 
+def import_user_modules(argv) -> list[str]:
+    """Imports every `--import=MODULE` (or `--import MODULE`) of argv, before the flags are
+    parsed, so that the registrations they make exist when the config file is read."""
+    names = [a.split("=", 1)[1] for a in argv if a.startswith("--import=")]
+    names += [b for a, b in zip(argv, argv[1:], strict=False) if a == "--import"]
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except ImportError as e:
+            _fail(
+                f"--import={name}: {e}. Give a module importable from the current directory "
+                "(my_families for ./my_families.py) or installed in this environment.",
+                2,
+            )
+    return names
+
+
 def parse_flags(argv):
     """absl's flag parsing, with a bad --config file, argument or override shown as one line.
 
@@ -73,6 +96,9 @@ def parse_flags(argv):
     or ill-typed `--config.key=value` while the flags are parsed, before any of our code runs,
     and wraps an error raised by the config file's get_config (our ConfigError included).
     """
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.insert(0, os.getcwd())  # `--import=my_module` finds ./my_module.py
+    import_user_modules(argv)
     try:
         return flags.FLAGS(argv)
     except (flags.Error, AttributeError, KeyError, OSError, TypeError, ValueError) as e:

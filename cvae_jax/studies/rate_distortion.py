@@ -1,4 +1,4 @@
-"""Posterior collapse and its remedies on the rate-distortion plane (seed 004).
+"""Posterior collapse and its remedies on the rate-distortion plane (Higgins et al. 2017; Bowman et al. 2016; Kingma et al. 2016; Burgess et al. 2018).
 
 Each family of objectives is one compiled grid over its own knob, trained on the same data
 with the same model, then evaluated with every diagnostic of `evaluation.members`:

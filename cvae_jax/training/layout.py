@@ -10,7 +10,10 @@ that it runs fast and fits:
 - calls: if the members would not fit in device memory (judged from the compiled program),
   or exceed `max_members_per_call`, the [S, H] grid is split into equal pieces, one call
   each, all served by one compilation (the last piece padded by repeating a member);
-- devices: each piece is sharded over a 1-D 'sweep' mesh of all devices (`sharding.py`).
+- devices: each piece is sharded over a 1-D 'sweep' mesh of all devices (`sharding.py`);
+- placement: the state a sweep returns is placed one way for a layout (`SweepChunk.place`),
+  whether trained, assembled from pieces or restored from a checkpoint, so whatever is
+  computed from it afterwards is the same compiled program.
 """
 
 import jax
@@ -168,6 +171,31 @@ class SweepChunk:
             )  # hyper: [H]
             return jax.tree.map(lambda a: a[:S, :H], out)
         return self._run_pieces(axis, ps, ph, state, data, keys, hyper)
+
+    def resting_axis(self, S: int, H: int) -> int | None:
+        """The axis of [S, H] that `place` shards a sweep's state along: the seeds (0), else
+        the betas (1), whichever the devices divide; None (one device) if neither."""
+        n = len(self.devices)
+        if self._mesh is None or S * H < n:
+            return None
+        return 0 if S % n == 0 else 1 if H % n == 0 else None
+
+    def place(self, state):
+        """`state` [S, H, ...] in the one placement of this layout, whatever produced it.
+
+        A state comes back from one sharded call, from a padded call (sliced), from several
+        calls assembled on the host, or from a checkpoint as numpy arrays. What is computed
+        from it afterwards (a study's evaluation) compiles for the placement of its inputs,
+        and XLA partitions and vectorises a sharded program differently from a one-device
+        one: the last bits of a result would depend on the path that produced the state.
+        Placed here, a resumed or restored sweep is evaluated by the same program as an
+        uninterrupted one. The placement is that of an unpadded call: the members sharded
+        along `resting_axis`, the step and divergence counters replicated; else one device.
+        """
+        axis = self.resting_axis(*np.shape(state.step))
+        if axis is None:
+            return jax.device_put(state, self.devices[0])
+        return sharding.put(state, sharding.input_shardings(self._mesh, axis)[0])
 
     def _unsharded(self) -> "SweepChunk":
         """Fewer members than devices: padding would cost more than it gains; one device."""

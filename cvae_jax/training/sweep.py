@@ -96,7 +96,7 @@ def reported(value) -> float:
 
 @dataclasses.dataclass
 class SweepResult:
-    state: TrainState  # leaves [S, H, ...]
+    state: TrainState  # leaves [S, H, ...], in the sweep chunk's one placement (`place`)
     seeds: np.ndarray  # [S]
     hyper: dict  # name -> [H]
     history: dict  # metric -> [num_chunks, S, H]; 'step' -> [num_chunks]
@@ -163,6 +163,9 @@ def run_sweep(
     on_nonfinite: 'freeze' keeps training the healthy members and reports diverged ones;
       'raise' stops with FloatingPointError at the first chunk in which a member diverged.
     on_chunk: optional `on_chunk(state, metrics)` called after every chunk (checkpointing).
+    The returned state is in the placement of `sweep_chunk.place` (host arrays on several
+    processes) however it was reached: a sweep restored finished is evaluated by the same
+    programs as one trained here.
     """
     checks.choice("training.on_nonfinite", on_nonfinite, ON_NONFINITE)
     checks.chunking(num_steps, chunk_steps)
@@ -182,6 +185,8 @@ def run_sweep(
             on_chunk(state, metrics)
     if jax.process_count() > 1:  # members sharded over hosts: every process gets them all
         state = sharding.to_host(state)
+    else:  # one placement whether trained here, resumed or restored finished (`place`)
+        state = getattr(sweep_chunk, "place", jax.device_put)(state)
     stacked = {k: np.stack([m[k] for m in history]) for k in history[0]} if history else {}
     stacked["step"] = np.asarray(steps)
     return SweepResult(
