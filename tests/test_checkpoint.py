@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from cvae_jax import config as config_lib
-from cvae_jax.errors import CheckpointMismatchError
+from cvae_jax.errors import CheckpointMismatchError, WorkdirError
 from cvae_jax.training import checkpoint, runner
 from cvae_jax.training.step import TrainState
 from tests.sweep_driver import small_config
@@ -259,3 +259,20 @@ def test_fingerprint_ignores_only_checkpoint_frequency_and_layout():
     assert config_lib.fingerprint(config) == base
     config.training.learning_rate = 0.5
     assert config_lib.fingerprint(config) != base
+
+
+def test_full_disk_is_one_workdir_error_and_keeps_the_written_checkpoints(tmp_path, monkeypatch):
+    directory = str(tmp_path / "checkpoints")
+    saver = checkpoint.SweepCheckpointer(directory, 20, 2, 40, "config-a")
+    saver.on_chunk(_fake_state(1.0), {"loss": np.zeros(2, np.float32)})
+
+    def full_disk(*args, **kwargs):  # what orbax raised on a full disk (tensorstore's text)
+        raise ValueError("RESOURCE_EXHAUSTED: Error writing local file .../state/.zarray")
+
+    monkeypatch.setattr(saver.manager, "save", full_disk)
+    state = _fake_state(2.0)._replace(step=np.full((2,), 40))
+    with pytest.raises(WorkdirError, match=r"checkpoint of step 40 .* the disk is full .*rerun"):
+        saver.on_chunk(state, {"loss": np.zeros(2, np.float32)})
+    saver.close()
+    restored = checkpoint.SweepCheckpointer(directory, 20, 2, 40, "config-a")
+    np.testing.assert_array_equal(restored.restore_latest(_fake_state(0.0)).params["w"], 1.0)

@@ -16,6 +16,7 @@ from cvae_jax.config import base_config
 from cvae_jax.core import distributions as dist
 from cvae_jax.core import latents, objectives
 from cvae_jax.data import Dataset
+from cvae_jax.evaluation import members
 from cvae_jax.training import runner
 
 X = jax.random.normal(jax.random.key(0), (6, 3))
@@ -221,3 +222,18 @@ def test_centre_of_a_flow_is_its_map_of_the_base_mean():
     centre = latents.centre(q)
     np.testing.assert_allclose(centre, q.bijector.forward(q.distribution.loc), rtol=1e-6)
     assert centre.shape == (6, 2)
+
+
+def test_hierarchy_reports_rate_and_active_units_per_layer_that_add_up():
+    model, params = _model(kind="hierarchical", latent_dims=(2, 3), hidden=(8,))
+    moved = jax.tree.map(lambda a: a + 0.05, params)
+    bounds = members._bounds(model, moved, X, Y, jax.random.key(12), num_iwae=2)
+    q = model.apply(moved, X, Y, method=model.encode)
+    out = members.per_layer(q, bounds)
+    assert out["test_rate_per_layer"].shape == (2,)
+    np.testing.assert_allclose(out["test_rate_per_layer"].sum(), bounds["rate"].mean(), rtol=1e-5)
+    centre = np.asarray(latents.centre(q))
+    expected = [(np.var(centre[:, :2], 0) > 0.01).sum(), (np.var(centre[:, 2:], 0) > 0.01).sum()]
+    np.testing.assert_array_equal(out["active_units_per_layer"], expected)
+    plain, plain_params = _model()  # one layer: no per-layer columns
+    assert members.per_layer(plain.apply(plain_params, X, Y, method=plain.encode), {}) == {}

@@ -12,6 +12,7 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from cvae_jax.core import diagnostics as diag
 from cvae_jax.core import latents
@@ -42,10 +43,24 @@ def _bounds(model, params, x, y, key, num_iwae: int, batch_size: int = 256) -> d
         return {
             "distortion": terms["distortion"],
             "rate": jnp.sum(terms["rate_groups"], -1),
+            "rate_groups": terms["rate_groups"],
             "iwae": iwae_bound(iwae_key, model, params, xb, yb, num_iwae),
         }
 
     return in_batches(one_batch, x, y, min(batch_size, x.shape[0]))
+
+
+def per_layer(q, bounds) -> dict:
+    """For a posterior of several stochastic layers (`q.layer_sizes`, a hierarchy): the rate
+    and the active units of each layer, bottom-up ([L] each); {} for one layer."""
+    sizes = tuple(getattr(q, "layer_sizes", ()))
+    if len(sizes) < 2:
+        return {}
+    centres = jnp.split(latents.centre(q), np.cumsum(sizes)[:-1], axis=-1)
+    return {
+        "test_rate_per_layer": jnp.mean(bounds["rate_groups"], 0),  # one group per layer
+        "active_units_per_layer": jnp.stack([diag.active_units(c) for c in centres]),
+    }
 
 
 class Settings(NamedTuple):
@@ -80,7 +95,7 @@ def evaluate_member(model, params, test, classify, num_classes: int, e: Settings
     labels = jnp.arange(num_classes)
     hit = classify(swapped) == labels[None, :]  # [B, L]
     other = labels[None, :] != y[:n_swap, None]
-    return {
+    return per_layer(q, bounds) | {
         "test_elbo": -jnp.mean(bounds["distortion"] + bounds["rate"]),
         "test_iwae": jnp.mean(bounds["iwae"]),
         "test_distortion": jnp.mean(bounds["distortion"]),

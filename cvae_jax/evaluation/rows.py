@@ -9,7 +9,8 @@ def member_rows(sweep, metrics: dict, **labels) -> list[dict]:
     Columns: the hyperparameters and final training metrics (`sweep.rows()`), then `labels`
     (e.g. variant='standard'), then `metrics` ({name: [S, H, ...]}): a scalar per member
     becomes one column, a vector `<name>_per_label` [S, H, C] one column `<name>_y<c>` per
-    label; larger arrays (images for figures) are left out.
+    label, a vector `<name>_per_layer` [S, H, L] one column `<name>_layer<l>` per stochastic
+    layer (l = 1..L, bottom-up); larger arrays (images for figures) are left out.
     """
     rows = sweep.rows()
     num_betas = len(sweep.hyper["beta"])
@@ -20,6 +21,9 @@ def member_rows(sweep, metrics: dict, **labels) -> list[dict]:
             value = np.asarray(value[s, h])
             if value.ndim == 0:
                 row[name] = value.item()
+            elif value.ndim == 1 and name.endswith("_per_layer"):
+                base = name.removesuffix("_per_layer")
+                row.update({f"{base}_layer{i}": float(v) for i, v in enumerate(value, 1)})
             elif value.ndim == 1:
                 base = name.removesuffix("_per_label")
                 row.update({f"{base}_y{c}": float(v) for c, v in enumerate(value)})

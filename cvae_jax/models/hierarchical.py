@@ -74,6 +74,11 @@ class BottomUp(distrax.Distribution):
     def batch_shape(self):
         return self._x.shape[:-1]
 
+    @property
+    def layer_sizes(self) -> tuple[int, ...]:
+        """(d_1, ..., d_L): the layers' slices of the concatenated z, bottom-up."""
+        return self._dims
+
     def _sample_n_and_log_prob(self, key, n: int):
         h = jnp.broadcast_to(self._x, (n, *self._x.shape))
         parts, log_probs = [], []

@@ -14,6 +14,7 @@ deleted. A complete checkpoint that fails to load or whose digest does not match
 `<directory>_corrupt/` and the previous one is tried; a warning says so.
 """
 
+import errno
 import hashlib
 import logging as std_logging
 import os
@@ -28,7 +29,7 @@ import orbax.checkpoint as ocp
 from absl import logging
 from orbax.checkpoint.path import atomicity
 
-from cvae_jax.errors import CheckpointMismatchError
+from cvae_jax.errors import CheckpointMismatchError, WorkdirError
 from cvae_jax.training import sharding
 
 _TMP_MARK = ".orbax-checkpoint-tmp"
@@ -206,11 +207,36 @@ class SweepCheckpointer:
             history=ocp.args.StandardSave(history),
             meta=ocp.args.JsonSave(meta),
         )
-        self.manager.save(step, args=args, force=True)
-        self.manager.wait_until_finished()
+        try:
+            self.manager.save(step, args=args, force=True)
+            self.manager.wait_until_finished()
+        except Exception as error:  # orbax wraps a full disk in ValueError/OSError
+            if not _is_disk_full(error):
+                raise
+            raise WorkdirError(
+                f"could not write the checkpoint of step {step} to {self.directory}: the disk "
+                f"is full ({_first_line(error)}). The checkpoints already written are intact: "
+                "free some space and rerun the same command to resume."
+            ) from error
 
     def close(self) -> None:
         self.manager.close()
+
+
+def _is_disk_full(error: BaseException) -> bool:
+    """A full disk (ENOSPC), however orbax or tensorstore reports it."""
+    while error is not None:
+        if isinstance(error, OSError) and error.errno == errno.ENOSPC:
+            return True
+        text = str(error)
+        if "RESOURCE_EXHAUSTED" in text or "No space left on device" in text:
+            return True
+        error = error.__cause__ or error.__context__
+    return False
+
+
+def _first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
 
 
 def latest_step(directory: str) -> int | None:
