@@ -63,6 +63,16 @@ def test_other_config_is_refused_unless_overwrite(tmp_path):
     assert json.loads((tmp_path / "config.json").read_text())["sweep"]["num_seeds"] == 3
 
 
+def test_a_run_that_never_trained_does_not_block_its_workdir(tmp_path):
+    """A first start stopped by a data check left config.json and no checkpoint: the
+    corrected command starts afresh without --overwrite."""
+    config = small_config()
+    workdir.prepare(str(tmp_path), config, VARIANTS)  # ... then the data check failed
+    config.training.learning_rate = 0.5  # the corrected command
+    assert workdir.prepare(str(tmp_path), config, VARIANTS) == "new"
+    assert json.loads((tmp_path / "config.json").read_text())["training"]["learning_rate"] == 0.5
+
+
 def test_invalid_config_fails_before_the_workdir_is_touched(tmp_path):
     config = small_config()
     config.model.latent_dim = 0

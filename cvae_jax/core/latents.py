@@ -33,6 +33,17 @@ class DiagonalGaussian(distrax.MultivariateNormalDiag):
         super().__init__(loc=mean, scale_diag=jnp.exp(0.5 * log_var))
         self.log_var = log_var
 
+    def sample(self, *, seed, sample_shape=()):
+        if sample_shape == ():  # one draw per batch member: the exact ops of reparameterize
+            return dist.reparameterize(seed, self.loc, self.log_var)
+        return super().sample(seed=seed, sample_shape=sample_shape)
+
+    def sample_and_log_prob(self, *, seed, sample_shape=()):
+        if sample_shape == ():
+            z = self.sample(seed=seed)
+            return z, self.log_prob(z)
+        return super().sample_and_log_prob(seed=seed, sample_shape=sample_shape)
+
     def _sample_n(self, key, n: int):
         mean = jnp.broadcast_to(self.loc, (n, *self.loc.shape))
         return dist.reparameterize(key, mean, self.log_var)
@@ -78,6 +89,16 @@ def centre(q):
     if isinstance(q, distrax.Transformed):
         return q.bijector.forward(centre(q.distribution))
     return q.mean()
+
+
+def first(d, n: int, recompute):
+    """The distribution of the first n batch members of `d`: the Gaussian family's parameters
+    sliced (the same numbers as before slicing), any other family `recompute()`d on the first
+    n inputs (a flow's or a hierarchy's per-example context sits in closures that slicing
+    would not reach)."""
+    if is_diagonal_gaussian(d):
+        return DiagonalGaussian(d.loc[:n], d.log_var[:n])
+    return recompute()
 
 
 def pairwise_log_prob(q, z, block: int = 64):

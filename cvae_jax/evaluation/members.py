@@ -83,9 +83,10 @@ def evaluate_member(model, params, test, classify, num_classes: int, e: Settings
     x, y = test.x, test.y
     bounds = _bounds(model, params, x, y, bound_key, e.iwae_samples)
     q = model.apply(params, x, y, method=model.encode)
+    p = model.apply(params, y, method=model.prior_distribution)
     n = min(e.mi_examples, x.shape[0])  # the split is O(n^2) in memory
-    q_n = model.apply(params, x[:n], y[:n], method=model.encode)
-    p_n = model.apply(params, y[:n], method=model.prior_distribution)
+    q_n = latents.first(q, n, lambda: model.apply(params, x[:n], y[:n], method=model.encode))
+    p_n = latents.first(p, n, lambda: model.apply(params, y[:n], method=model.prior_distribution))
     split = diag.rate_split(split_key, q_n, p_n, y[:n])
     samples = image_eval.conditional_samples(
         model, params, sample_key, num_classes, e.samples_per_label

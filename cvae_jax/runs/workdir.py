@@ -7,6 +7,8 @@ and `checkpoints/<variant>/<step>/`, one checkpoint directory per compiled sweep
 `prepare` validates the config (before anything is compiled), checks that the workdir is a
 directory it can write, then:
   * new or empty workdir: writes `config.json` and returns "new";
+  * `config.json` of a run that never trained (no checkpoint, e.g. a data check stopped it):
+    replaced by `config`, returns "new";
   * `config.json` equal to `config`: returns "done" when every variant's newest checkpoint
     is the last step (the study restores them without training and rewrites its outputs),
     else "resume" (each sweep continues from its newest checkpoint);
@@ -50,6 +52,14 @@ def prepare(workdir: str, config, variant_names, overwrite: bool = False) -> str
         differences = _differences(_read_config(saved_path), config_lib.comparable(config))
         if not differences:
             return _same_config_status(workdir, config, variant_names)
+        if not _has_checkpoints(workdir):
+            # Its run never trained (a data or config check stopped it): nothing to protect.
+            logging.info(
+                "%s holds the config of a run that never trained (no checkpoints); it is "
+                "replaced by this one.", workdir,
+            )  # fmt: skip
+            results.write_config(workdir, config)
+            return "new"
         if not overwrite:
             raise WorkdirConflictError(
                 f"{workdir} holds a run with a different config ({'; '.join(differences[:5])}). "
@@ -60,6 +70,14 @@ def prepare(workdir: str, config, variant_names, overwrite: bool = False) -> str
         shutil.rmtree(os.path.join(workdir, CHECKPOINTS), ignore_errors=True)
     results.write_config(workdir, config)
     return "new"
+
+
+def _has_checkpoints(workdir: str) -> bool:
+    """Whether any variant of the run in `workdir` has a complete checkpoint."""
+    root = os.path.join(workdir, CHECKPOINTS)
+    if not os.path.isdir(root):
+        return False
+    return any(checkpoint.latest_step(os.path.join(root, v)) is not None for v in os.listdir(root))
 
 
 def _claim(workdir: str) -> None:

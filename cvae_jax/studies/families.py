@@ -102,6 +102,7 @@ def family_images(v, setup, sweep, splits, per_label: int) -> dict:
 
 def run(config, workdir: str) -> dict:
     start = time.perf_counter()
+    given = config  # config.json holds it as given, so a rerun finds the same config
     config, splits = sweep_study.labelled_splits(config)
     classify, judge = train_judge(splits, config)
     rows, timings, pictures = [], {}, {}
@@ -129,7 +130,7 @@ def run(config, workdir: str) -> dict:
         "table": family_table(rows),
         "total_seconds": time.perf_counter() - start,
     }
-    results.write_metrics(workdir, config, rows, rows)
+    results.write_metrics(workdir, given, rows, rows)
     results.write_csv(os.path.join(workdir, "families.csv"), summary["table"])
     results.write_json(os.path.join(workdir, "summary.json"), summary)
     return {**summary, "rows": rows}

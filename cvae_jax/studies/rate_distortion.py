@@ -103,6 +103,7 @@ def at_matched_rates(rows: list[dict], rates) -> list[dict]:
 
 def run(config, workdir: str) -> dict:
     start = time.perf_counter()
+    given = config  # config.json holds it as given, so a rerun finds the same config
     config, splits = sweep_study.labelled_splits(config)
     classify, judge = train_judge(splits, config)
     rows, timings = [], {}
@@ -126,7 +127,7 @@ def run(config, workdir: str) -> dict:
         "matched_rates": matched,
         "total_seconds": time.perf_counter() - start,
     }
-    results.write_metrics(workdir, config, rows, rows)
+    results.write_metrics(workdir, given, rows, rows)
     results.write_csv(os.path.join(workdir, "matched_rates.csv"), matched)
     results.write_json(os.path.join(workdir, "summary.json"), summary)
     return {**summary, "rows": rows}

@@ -93,6 +93,7 @@ def variants(config):
 
 def run(config, workdir: str) -> dict:
     start = time.perf_counter()
+    given = config  # config.json holds it as given, so a rerun finds the same config
     config, splits = labelled_splits(config)
     classify, judge = train_judge(splits, config)
     ((_, setup, sweep),) = train_variants(variants(config), workdir, lambda v: splits.train)
@@ -107,7 +108,7 @@ def run(config, workdir: str) -> dict:
         "eval_seconds": eval_seconds,
         "total_seconds": time.perf_counter() - start,
     }
-    return results.write_study(workdir, config, rows, summary)
+    return results.write_study(workdir, given, rows, summary)
 
 
 def data_summary(config, splits) -> dict:
