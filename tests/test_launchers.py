@@ -191,3 +191,19 @@ def test_a_users_own_prior_trains_from_the_command_line(tmp_path):
     assert rows and all(np.isfinite(r["test_elbo"]) for r in rows)
     config = json.loads((tmp_path / "run" / "config.json").read_text())
     assert config["model"]["prior"] == "mog5" and config["model"]["num_components"] == 3
+
+
+def test_a_launcher_runs_from_another_directory_and_names_where_configs_are(tmp_path):
+    """The docs' command copied into one's own directory: the default --config is the
+    launcher's installed one; a relative path that exists nowhere says where configs live."""
+    env = {**os.environ, "PYTHONPATH": ROOT}
+    run = [sys.executable, "-m", "experiments.gaussian_mean", f"--workdir={tmp_path}/run"]
+    done = subprocess.run(run, cwd=tmp_path, capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (tmp_path / "run" / "metrics.json").exists()
+    bad = [sys.executable, "-m", "experiments.sweep", "--config=configs/nowhere.py",
+           f"--workdir={tmp_path}/bad"]  # fmt: skip
+    done = subprocess.run(bad, cwd=tmp_path, capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 2
+    assert re.search(r"^error: bad --config: .*nowhere.py.*configs are in .*configs$",
+                     done.stderr.strip().splitlines()[-1])  # fmt: skip

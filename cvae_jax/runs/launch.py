@@ -89,6 +89,36 @@ def import_user_modules(argv) -> list[str]:
     return names
 
 
+def _installed_root() -> str | None:
+    """The directory holding the `experiments/` of the running launcher, and so `configs/`
+    (both are installed with the package): found from `__main__`, not imported."""
+    main_file = getattr(sys.modules.get("__main__"), "__file__", None)
+    return os.path.dirname(os.path.dirname(os.path.abspath(main_file))) if main_file else None
+
+
+def resolve_config_path(path: str) -> str:
+    """`configs/x.py[:arg]` as given when it exists from here, else the launcher's own
+    installed copy, so a command copied from the docs runs from any directory."""
+    file, sep, arg = path.partition(":")
+    root = _installed_root()
+    if os.path.isabs(file) or os.path.exists(file) or root is None:
+        return path
+    installed = os.path.join(root, file)
+    return installed + sep + arg if os.path.exists(installed) else path
+
+
+def _resolve_config_args(argv) -> list[str]:
+    out = []
+    for arg in argv:
+        if arg.startswith("--config=") and not arg.startswith("--config=/"):
+            resolved = resolve_config_path(arg.removeprefix("--config="))
+            if resolved != arg.removeprefix("--config="):
+                logging.info("--config: using the installed %s", resolved)
+            arg = "--config=" + resolved
+        out.append(arg)
+    return out
+
+
 def parse_flags(argv):
     """absl's flag parsing, with a bad --config file, argument or override shown as one line.
 
@@ -99,6 +129,7 @@ def parse_flags(argv):
     if os.getcwd() not in sys.path and "" not in sys.path:
         sys.path.insert(0, os.getcwd())  # `--import=my_module` finds ./my_module.py
     import_user_modules(argv)
+    argv = _resolve_config_args(argv)
     try:
         return flags.FLAGS(argv)
     except (flags.Error, AttributeError, KeyError, OSError, TypeError, ValueError) as e:
@@ -122,7 +153,7 @@ def _unknown_key(argv, key: str) -> str | None:
 
 def run(study: Study, default_config: str) -> None:
     """Defines the flags and runs `study` from the command line."""
-    config, path, overwrite = define_flags(default_config)
+    config, path, overwrite = define_flags(resolve_config_path(default_config))
 
     def main(argv):
         if len(argv) > 1:
@@ -130,7 +161,9 @@ def run(study: Study, default_config: str) -> None:
         try:
             config.value.keys()  # a --config file that failed to load raises OSError here
         except OSError as e:
-            _fail(f"bad --config: {_innermost_message(e)}", 2)
+            root = _installed_root()
+            where = f"; the launchers' configs are in {root}/configs" if root else ""
+            _fail(f"bad --config: {_innermost_message(e)}{where}", 2)
         try:
             devices.use_cpu_devices(flags.FLAGS.cpu_devices)  # before JAX's first operation
             logging.info("devices: %s", devices.describe())
