@@ -24,7 +24,7 @@ def get_config(arg: str = ""):
     config.model.kind = "mlp"
     config.model.latent_dim = 16
     config.model.hidden = (256,)
-    config.model.likelihood = "bernoulli"  # pixels in [0, 1]; gaussian for other data
+    config.model.likelihood = "auto"  # bernoulli for x in [0, 1] (pixels), else gaussian
     config.model.prior = "standard"
 
     config.training.num_steps = 5000

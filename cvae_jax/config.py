@@ -17,6 +17,7 @@ import json
 
 import ml_collections
 import numpy as np
+from absl import logging
 
 from cvae_jax import checks
 from cvae_jax.data import DATASETS, Dataset, validate_dataset
@@ -78,7 +79,7 @@ def base_config() -> ml_collections.ConfigDict:
     config.model.prior_means = ((-2.0, 0.0), (2.0, 0.0))  # fixed_conditional only
     config.model.prior_log_vars = ((0.0, 0.0), (0.0, 0.0))
     config.model.encoder_uses_label = True
-    config.model.likelihood = "gaussian"  # gaussian | bernoulli
+    config.model.likelihood = "gaussian"  # gaussian | bernoulli | auto (from the data's range)
     config.model.decoder_variance = "fixed"  # fixed | per_dim | per_example
     config.model.decoder_fixed_variance = 1.0
 
@@ -144,7 +145,7 @@ def _choices() -> dict[str, tuple[str, ...]]:
         "model.prior": PRIORS.names(),
         "model.posterior": POSTERIORS.names(),
         "data.name": DATASETS.names(),
-        "model.likelihood": LIKELIHOODS,
+        "model.likelihood": (*LIKELIHOODS, "auto"),
         "model.decoder_variance": DECODER_VARIANCES,
         "training.lr_schedule": LR_SCHEDULES,
         "training.on_nonfinite": ON_NONFINITE,
@@ -197,6 +198,21 @@ def grid_overrides(config) -> list[str]:
         if _get(config, key) != _get(reference, key)
         and resolved[name] != (tuple(_get(config, key)) if name == "beta" else (_get(config, key),))
     ]
+
+
+def resolve_likelihood(config, data: Dataset):
+    """`config` with `model.likelihood='auto'` resolved from the data: Bernoulli when every x
+    lies in [0, 1] (pixels, binary data), Gaussian otherwise (logged); other values as set."""
+    if config.model.likelihood != "auto":
+        return config
+    x = np.asarray(data.x)
+    chosen = "bernoulli" if x.size and 0 <= x.min() and x.max() <= 1 else "gaussian"
+    logging.info(
+        "model.likelihood=auto: %s (x lies in [%.3g, %.3g])", chosen, x.min(), x.max()
+    )
+    config = config.copy_and_resolve_references()
+    config.model.likelihood = chosen
+    return config
 
 
 def validate_with_data(config, data: Dataset) -> None:

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from configs import gaussian_mean as gaussian_mean_config
-from cvae_jax.config import base_config, validate
-from cvae_jax.data import DATASETS, load_dataset
+from cvae_jax.config import base_config, resolve_likelihood, validate
+from cvae_jax.data import DATASETS, Dataset, load_dataset
 from cvae_jax.errors import ConfigError, DataError
 from cvae_jax.training import runner
 
@@ -139,3 +139,14 @@ def test_launcher_rejects_bad_overrides_before_compiling(tmp_path):
     assert negative.returncode != 0
     assert "training.batch_size=-1 is not allowed; it must be an integer >= 1" in negative.stderr
     assert "step " not in negative.stderr and not (tmp_path / "run").exists()
+
+
+def test_auto_likelihood_is_bernoulli_in_the_unit_interval_and_gaussian_otherwise():
+    config = base_config()
+    config.model.likelihood = "auto"
+    validate(config)
+    pixels = Dataset(np.array([[0.0, 0.5], [1.0, 0.2]], np.float32), np.array([0, 1]))
+    scores = Dataset(np.array([[-1.3, 0.5], [2.0, 0.2]], np.float32), np.array([0, 1]))
+    assert resolve_likelihood(config, pixels).model.likelihood == "bernoulli"
+    assert resolve_likelihood(config, scores).model.likelihood == "gaussian"
+    assert config.model.likelihood == "auto"  # the given config is left as it was

@@ -47,6 +47,7 @@ def labelled_splits(config):
     if not config.data.num_classes:
         config.data.num_classes = found
         logging.info("data.num_classes=0: %d classes found in the labels", found)
+    config = config_lib.resolve_likelihood(config, splits.train)
     x = np.asarray(splits.train.x)
     if config.model.likelihood == "bernoulli" and (x.min() < 0 or x.max() > 1):
         raise DataError(

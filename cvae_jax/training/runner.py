@@ -52,6 +52,7 @@ def build_setup(config, data: Dataset | None = None) -> Setup:
     config_lib.validate(config)  # fails on a bad config before anything is compiled
     data = load_dataset(config.data) if data is None else data
     config_lib.validate_with_data(config, data)
+    config = config_lib.resolve_likelihood(config, data)
     for key in config_lib.grid_overrides(config):
         logging.warning("%s is not used: sweep.grid sets its values.", key)
     model = build_model(config, data)
