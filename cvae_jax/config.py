@@ -207,9 +207,7 @@ def resolve_likelihood(config, data: Dataset):
         return config
     x = np.asarray(data.x)
     chosen = "bernoulli" if x.size and 0 <= x.min() and x.max() <= 1 else "gaussian"
-    logging.info(
-        "model.likelihood=auto: %s (x lies in [%.3g, %.3g])", chosen, x.min(), x.max()
-    )
+    logging.info("model.likelihood=auto: %s (x lies in [%.3g, %.3g])", chosen, x.min(), x.max())
     config = config.copy_and_resolve_references()
     config.model.likelihood = chosen
     return config

@@ -6,6 +6,7 @@ bitwise resume)."""
 import os
 import shutil
 
+import distrax
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -237,3 +238,34 @@ def test_hierarchy_reports_rate_and_active_units_per_layer_that_add_up():
     np.testing.assert_array_equal(out["active_units_per_layer"], expected)
     plain, plain_params = _model()  # one layer: no per-layer columns
     assert members.per_layer(plain.apply(plain_params, X, Y, method=plain.encode), {}) == {}
+
+
+def test_a_family_breaking_its_contract_fails_with_one_line_naming_it():
+    import flax.linen as nn
+
+    from cvae_jax.errors import ContractError
+
+    class TuplePrior(nn.Module):  # the old (mean, log_var) interface
+        def __call__(self, c):
+            zeros = jnp.zeros((c.shape[0], 2))
+            return zeros, zeros
+
+    model, params = _model()
+    broken = model.clone(prior=TuplePrior())
+    with pytest.raises(ContractError, match=r"^The prior returned tuple; it must return a distrax"):
+        broken.init(jax.random.key(0), X, Y, jax.random.key(1))
+
+    class Independent(nn.Module):  # per-dimension Normals, not wrapped in distrax.Independent
+        def __call__(self, c):
+            return distrax.Normal(jnp.zeros((c.shape[0], 2)), 1.0)
+
+    with pytest.raises(ContractError, match=r"event shape \(\); it must have one event axis"):
+        model.clone(prior=Independent()).init(jax.random.key(0), X, Y, jax.random.key(1))
+    models.MODELS.register("not_a_cvae")(lambda config, data: object())
+    try:
+        config = base_config()
+        config.model.kind = "not_a_cvae"
+        with pytest.raises(ContractError, match=r"'not_a_cvae': its builder returned object"):
+            models.build_model(config, Dataset(np.asarray(X), np.asarray(Y)))
+    finally:
+        models.MODELS._entries.pop("not_a_cvae")

@@ -9,7 +9,8 @@ config validation reads these tables, including each entry's `config_keys`.
 
 import inspect
 
-from cvae_jax.models.cvae import binarized
+from cvae_jax.errors import ContractError
+from cvae_jax.models.cvae import CVAE, binarized
 from cvae_jax.registry import Registry
 
 # name -> build(model_config, num_classes[, input_dim]) -> flax prior module p(z|c)
@@ -43,6 +44,11 @@ def uses_hybrid_objective(config) -> bool:
 def build_model(config, data):
     """The cVAE named by `config.model.kind`, sized from `data` (a Dataset)."""
     model = MODELS.get(config.model.kind).build(config, data)
+    if not isinstance(model, CVAE):
+        raise ContractError(
+            f"model.kind={config.model.kind!r}: its builder returned {type(model).__name__}; "
+            "it must return a cvae_jax.CVAE (encoder, decoder, prior) sized from the data."
+        )
     if uses_hybrid_objective(config):
         model = model.clone(gsnn_term=True)
     if config.objective.get("iwae_samples", 1) > 1:
