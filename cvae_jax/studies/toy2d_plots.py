@@ -78,7 +78,8 @@ def input_space_figure(samples, metrics, variant, wanted_betas, s):
 
 
 def latent_space_figure(samples, metrics, variant, wanted_betas, s):
-    """z ~ q(z|x,y) coloured by y, with the prior of each class as 1- and 2-sigma ellipses."""
+    """z ~ q(z|x,y) coloured by y, with the prior of each class as 1- and 2-sigma ellipses
+    (for a Gaussian prior; other families' priors have no ellipse to draw)."""
     y, betas = samples["y"], samples["betas"]
     fig, axes, panels = _beta_panels(samples, metrics, variant, wanted_betas, rows=1)
     for j, (h, m) in enumerate(panels):
@@ -91,6 +92,8 @@ def latent_space_figure(samples, metrics, variant, wanted_betas, s):
             samples[f"{variant}/prior_log_var"][s, h],
         )
         for c in range(len(means)):
+            if not np.all(np.isfinite(means[c])):  # a prior with no Gaussian to draw (mog...)
+                continue
             sd = np.exp(0.5 * log_vars[c])
             for k in (1, 2):
                 label = (
