@@ -269,3 +269,15 @@ def test_a_family_breaking_its_contract_fails_with_one_line_naming_it():
             models.build_model(config, Dataset(np.asarray(X), np.asarray(Y)))
     finally:
         models.MODELS._entries.pop("not_a_cvae")
+
+
+def test_iwae_objective_keeps_the_hybrid_gsnn_term():
+    model, params = _model()
+    iwae = model.clone(iwae_samples=3, gsnn_term=True)
+    terms = iwae.apply(params, X, Y, jax.random.key(13))
+    assert terms["log_ratio_samples"].shape == (3, 6) and terms["gsnn_distortion"].shape == (6,)
+    hyper = {k: jnp.asarray(v) for k, v in objectives.DEFAULT_HYPER.items()}
+    cvae_only, _ = objectives.loss_and_metrics(terms, hyper)
+    hybrid, _ = objectives.loss_and_metrics(terms, {**hyper, "hybrid_alpha": jnp.asarray(0.5)})
+    expected = 0.5 * cvae_only + 0.5 * jnp.mean(terms["gsnn_distortion"])
+    np.testing.assert_allclose(hybrid, expected, rtol=1e-6)

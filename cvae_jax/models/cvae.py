@@ -89,14 +89,15 @@ class CVAE(nn.Module):
         q = self._posterior(x, c)
         p = self._prior(c)
         if self.iwae_samples > 1:
-            return self._iwae_terms(x, c, q, p, key)
-        z, log_q = q.sample_and_log_prob(seed=key)  # [B, Dz], [B]
-        decoded = self.decoder(z, c)
-        terms = {
-            "distortion": -dist.decoder_log_prob(x, decoded),  # [B]
-            "rate_groups": latents.rate_groups(q, p, z, log_q),  # [B, G]
-            "reconstruction": dist.decoder_mean(decoded),  # [B, D]
-        }
+            terms = self._iwae_terms(x, c, q, p, key)
+        else:
+            z, log_q = q.sample_and_log_prob(seed=key)  # [B, Dz], [B]
+            decoded = self.decoder(z, c)
+            terms = {
+                "distortion": -dist.decoder_log_prob(x, decoded),  # [B]
+                "rate_groups": latents.rate_groups(q, p, z, log_q),  # [B, G]
+                "reconstruction": dist.decoder_mean(decoded),  # [B, D]
+            }
         if self.gsnn_term:
             # Its own key (folded in), so the cVAE terms draw the same z with or without it.
             z_prior = p.sample(seed=jax.random.fold_in(key, 1))
