@@ -100,6 +100,9 @@ def test_families_study_smoke_writes_the_table_samples_and_pseudo_inputs(tmp_pat
     out = launch.run_study(families.STUDY, config, workdir)
     assert [(r["family"], r["beta"]) for r in out["table"]] == [("vamp", 1.0)]
     assert all(np.isfinite(r["test_iwae"]) and r["test_iwae"] <= 0 for r in out["rows"])
+    assert {(r["prior"], r["posterior"], r["layers"], r["iwae_samples"]) for r in out["rows"]} == {
+        ("vamp", "gaussian", 1, 1)
+    }  # the family's settings are columns
     for name in ("samples.png", "vamp_pseudo_inputs.png", "distortion_vs_rate.png"):
         assert os.path.getsize(os.path.join(workdir, name)) > 1000
     with open(os.path.join(workdir, "families.csv")) as f:

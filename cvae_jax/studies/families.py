@@ -107,12 +107,9 @@ def run(config, workdir: str) -> dict:
     classify, judge = train_judge(splits, config)
     rows, timings, pictures = [], {}, {}
     for v, setup, sweep in train_variants(variants(config), workdir, lambda v: splits.train):
-        m = v.config.model
         family_rows, eval_seconds = sweep_study.evaluate(
-            v.config, setup, sweep, splits, classify, variant=v.name, prior=m.prior,
-            posterior=m.posterior, layers=max(len(m.latent_dims), 1),
-            iwae_samples=v.config.objective.iwae_samples,
-        )  # fmt: skip
+            v.config, setup, sweep, splits, classify, variant=v.name
+        )  # the family's settings are columns too (sweep_study.family_columns)
         rows += family_rows
         timings[v.name] = {"train_seconds": sweep.seconds, "eval_seconds": eval_seconds}
         pictures[v.name] = family_images(v, setup, sweep, splits, config.figures.samples_per_label)

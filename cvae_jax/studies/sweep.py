@@ -78,8 +78,22 @@ def write_figures(workdir: str, rows: list[dict], axes: list[str], title: str) -
         )  # fmt: skip
 
 
+def family_columns(config) -> dict:
+    """The latent family's settings, as row columns: prior, posterior, stochastic layers and
+    the importance samples k of the training objective (1: the ELBO)."""
+    m = config.model
+    return {
+        "prior": m.prior,
+        "posterior": m.get("posterior", "gaussian"),
+        "layers": max(len(m.get("latent_dims", ())), 1),
+        "iwae_samples": int(config.objective.get("iwae_samples", 1)),
+    }
+
+
 def evaluate(config, setup, sweep, splits, classify, **labels) -> tuple[list[dict], float]:
-    """One row per member: its grid point, `labels` (e.g. variant=...) and every diagnostic."""
+    """One row per member: its grid point, `labels` (e.g. variant=...), the family's settings
+    (`family_columns`) and every diagnostic."""
+    labels = {**labels, **family_columns(config)}
     start = time.perf_counter()
     metrics = members.evaluate_sweep(
         setup.model, sweep.state.params, images.test_as_trained(config.data, splits.test), classify,
