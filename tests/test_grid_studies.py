@@ -28,13 +28,15 @@ def own_npz(tmp_path):
     return str(path)
 
 
-def test_sweep_launcher_on_own_npz_writes_a_row_per_seed_and_grid_point(own_npz, tmp_path):
+def test_sweep_launcher_on_own_npz_writes_a_row_per_seed_and_grid_point(own_npz, tmp_path, caplog):
     config = sweep_config.get_config("smoke")
     config.data.name, config.data.path = "npz", own_npz
     config.model.likelihood = "gaussian"
     config.sweep.grid.learning_rate = (1e-3, 3e-3)  # a third axis: 2 x 2 x 2 points
     workdir = str(tmp_path / "run")
-    out = launch.run_study(sweep.STUDY, config, workdir)
+    with caplog.at_level("WARNING"):
+        out = launch.run_study(sweep.STUDY, config, workdir)
+    assert "evaluation.mi_examples=64 but the test set has 48 examples" in caplog.text
     assert out["data"]["num_classes"] == 3  # data.num_classes=0: counted from the labels
     assert out["data"]["num_test"] == 48  # data.test_fraction=0.2 of 240
     with open(os.path.join(workdir, "metrics.csv")) as f:
@@ -46,6 +48,8 @@ def test_sweep_launcher_on_own_npz_writes_a_row_per_seed_and_grid_point(own_npz,
         assert all(np.isfinite(float(r[metric])) for r in rows), metric
     for r in rows:  # the empirical mutual information is at most log N (N examples)
         assert float(r["mi_zxy"]) <= np.log(min(config.evaluation.mi_examples, 48)) + 1e-4
+        assert int(r["mi_examples"]) == min(config.evaluation.mi_examples, 48)  # as used
+        assert int(r["swap_examples"]) == min(config.evaluation.swap_examples, 48)
     with open(os.path.join(workdir, "summary.json")) as f:
         assert json.load(f)["grid"]["learning_rate"] == [1e-3, 3e-3]
     for figure in ("diagnostics_vs_beta.png", "distortion_vs_rate.png", "iwae_vs_rate.png"):

@@ -13,6 +13,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
+from absl import logging
 
 from cvae_jax.core import diagnostics as diag
 from cvae_jax.core import latents
@@ -128,8 +129,31 @@ def evaluate_sweep(model, params, test, classify, num_classes: int, eval_config)
     of the rate-distortion study) share the compilation.
     """
     test = type(test)(jnp.asarray(test.x), jnp.asarray(test.y))
+    settings = Settings.of(eval_config)
     out = _evaluate_members(
         params, test, model=model, classify=classify, num_classes=num_classes,
-        settings=Settings.of(eval_config),
+        settings=settings,
     )  # fmt: skip
-    return jax.device_get(out)
+    out = jax.device_get(out)
+    members_shape = np.shape(out["test_elbo"])
+    return out | {
+        name: np.full(members_shape, used)
+        for name, used in examples_used(test.x.shape[0], settings).items()
+    }
+
+
+def examples_used(num_test: int, settings: Settings) -> dict:
+    """How many test examples the rate split and the swaps used (columns `mi_examples` and
+    `swap_examples`), with a warning when the test set is smaller than asked: the plug-in
+    I(Z;Y) of N examples sits above the population value by up to log(N / N_y), so a small
+    set reads high (see `core.diagnostics`)."""
+    used = {}
+    for name in ("mi_examples", "swap_examples"):
+        asked = getattr(settings, name)
+        used[name] = min(asked, num_test)
+        if asked > num_test:
+            logging.warning(
+                "evaluation.%s=%d but the test set has %d examples: the estimates use %d "
+                "(the rows' %s column says so).", name, asked, num_test, num_test, name,
+            )  # fmt: skip
+    return used
