@@ -126,3 +126,20 @@ def test_families_variants_name_their_settings_and_bad_names_are_refused():
     config.variants = ("mog+ladder",)
     with pytest.raises(ConfigError, match=r"'mog\+ladder' is not <prior>\[\+iaf\]"):
         families.check(config)
+
+
+def test_figures_keep_a_floor_on_the_colour_span_and_one_curve_per_second_axis_value():
+    from cvae_jax.studies import grid_plots
+
+    nearly_constant = np.array([[0.993, 1.0], [0.998, 0.995]])
+    assert grid_plots.colour_range(nearly_constant, "swap_accuracy") == (0.0, 1.0)
+    low, high = grid_plots.colour_range(np.array([[10.001, 10.002]]), "test_rate")
+    assert high - low == pytest.approx(0.2 * 10.002 / 10, rel=1e-6)  # 2% of the magnitude
+    assert grid_plots.colour_range(np.array([[1.0, 5.0]]), "test_rate") == (1.0, 5.0)
+    rows = [
+        {"variant": "grid", "beta": b, "capacity": c, "seed": 0, "test_rate": b + c}
+        for b in (0.5, 2.0) for c in (0.0, 2.0)
+    ]  # fmt: skip
+    curves = grid_plots._rate_curves(rows, "variant")
+    assert list(curves) == ["grid: capacity=0", "grid: capacity=2"]
+    assert all(axis == "beta" and len(points) == 2 for axis, points in curves.values())
