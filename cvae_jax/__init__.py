@@ -30,6 +30,16 @@ from cvae_jax.runs.results import write_csv, write_json
 from cvae_jax.training.runner import build_setup, train_single, train_sweep
 from cvae_jax.training.sweep import SweepResult
 
+
+def evaluate(config, setup, result) -> list[dict]:
+    """The per-member rows of the grid launcher's metrics.json for a sweep trained from
+    Python: `cvae_jax.studies.sweep.evaluate_trained` (imported here on first use, so that
+    `import cvae_jax` does not load the plotting code)."""
+    from cvae_jax.studies.sweep import evaluate_trained
+
+    return evaluate_trained(config, setup, result)
+
+
 __all__ = [
     "CVAE",
     "DATASETS",
@@ -52,6 +62,7 @@ __all__ = [
     "base_config",
     "build_model",
     "build_setup",
+    "evaluate",
     "gaussian_kl",
     "iwae_bound",
     "load_dataset",

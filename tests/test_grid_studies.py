@@ -143,3 +143,23 @@ def test_figures_keep_a_floor_on_the_colour_span_and_one_curve_per_second_axis_v
     curves = grid_plots._rate_curves(rows, "variant")
     assert list(curves) == ["grid: capacity=0", "grid: capacity=2"]
     assert all(axis == "beta" and len(points) == 2 for axis, points in curves.values())
+
+
+def test_public_evaluate_gives_the_launchers_rows_for_the_same_trained_sweep(own_npz, tmp_path):
+    import cvae_jax
+
+    config = sweep_config.get_config("smoke")
+    config.data.name, config.data.path = "npz", own_npz
+    config.sweep.betas, config.sweep.num_seeds = (1.0,), 1
+    workdir = str(tmp_path / "run")
+    launch.run_study(sweep.STUDY, config, workdir)
+    with open(os.path.join(workdir, "metrics.json")) as f:
+        written = json.load(f)
+    checkpoints = os.path.join(workdir, "checkpoints", "grid")  # the launcher's trained sweep
+    resolved, _ = sweep.labelled_splits(config)
+    setup, result = cvae_jax.train_sweep(resolved, checkpoint_dir=checkpoints)
+    rows = cvae_jax.evaluate(config, setup, result)
+    assert [set(r) for r in rows] == [set(r) for r in written]
+    for got, want in zip(rows, written, strict=True):
+        for key, value in want.items():
+            assert got[key] == pytest.approx(value, rel=1e-6, abs=1e-7) or got[key] == value, key

@@ -102,6 +102,18 @@ def evaluate(config, setup, sweep, splits, classify, **labels) -> tuple[list[dic
     return member_rows(sweep, metrics, **labels), time.perf_counter() - start
 
 
+def evaluate_trained(config, setup, result) -> list[dict]:
+    """The rows `experiments.sweep` writes to metrics.json, for a sweep trained from Python
+    (`setup, result = cvae_jax.train_sweep(config)`): every diagnostic per member on the
+    config's test split, judged by the same classifier. `config` needs the launcher's
+    `evaluation` and `classifier` sections (configs/sweep.py has them) and a data set with a
+    test split (`data.test_fraction` for your own .npz)."""
+    config, splits = labelled_splits(config)
+    classify, _ = train_judge(splits, config)
+    rows, _ = evaluate(config, setup, result, splits, classify, variant="grid")
+    return rows
+
+
 def variants(config):
     return [variant(config, "grid")]
 
