@@ -152,3 +152,17 @@ def test_free_bits_keep_every_dimension_near_or_above_lambda(tiny_config):
         per_dim.append(np.asarray(kl).mean(0))
     assert per_dim[0].min() < 0.05  # lambda = 0: a collapsed dimension
     assert per_dim[1].min() >= 0.8 * 0.5  # lambda = 0.5 nats: every dimension in use
+
+
+def test_free_bits_log_says_per_group_and_how_many(tiny_config, caplog):
+    tiny_config.sweep.grid.free_bits = (0.0, 0.5)
+    with caplog.at_level("INFO"):
+        runner.build_setup(tiny_config)
+    assert "lambda = 0.5 nats per group, over 1 group(s) of the rate (the whole latent" in (
+        caplog.text
+    )
+    caplog.clear()
+    tiny_config.objective.free_bits_groups = 2
+    with caplog.at_level("INFO"):
+        runner.build_setup(tiny_config)
+    assert "over 2 group(s) of the rate." in caplog.text

@@ -55,6 +55,7 @@ def build_setup(config, data: Dataset | None = None) -> Setup:
     config = config_lib.resolve_likelihood(config, data)
     for key in config_lib.grid_overrides(config):
         logging.warning("%s is not used: sweep.grid sets its values.", key)
+    _log_free_bits(config)
     model = build_model(config, data)
     t = config.training
     optimizer = build_optimizer(t)
@@ -64,6 +65,20 @@ def build_setup(config, data: Dataset | None = None) -> Setup:
     hyper = sweep_hyper(config_lib.grid(config))
     sweep_chunk = sweep_chunk_from_config(train_chunk, config.sweep)
     return Setup(model, optimizer, data, train_chunk, sweep_chunk, hyper, seeds)
+
+
+def _log_free_bits(config) -> None:
+    """Free bits are nats per group of the rate, and one group is the whole latent: say so,
+    so that lambda = 0.5 is not read as half a nat per dimension (Kingma et al. 2016's)."""
+    lambdas = [v for v in config_lib.grid(config)["free_bits"] if v > 0]
+    groups = config.objective.free_bits_groups
+    if lambdas:
+        logging.info(
+            "free bits: lambda = %s nats per group, over %d group(s) of the rate%s.",
+            ", ".join(f"{v:g}" for v in lambdas), groups,
+            " (the whole latent; objective.free_bits_groups=model.latent_dim gives lambda "
+            "per dimension, as Kingma et al. 2016)" if groups == 1 else "",
+        )  # fmt: skip
 
 
 def train_sweep(
