@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from cvae_jax.core.bijectors import AutoregressiveAffine, ReverseEvent
+from cvae_jax.core.bijectors import AutoregressiveAffine
 from cvae_jax.errors import ConfigError
 from cvae_jax.models.made import MADE
 
@@ -178,23 +178,6 @@ def test_transformed_distribution_both_directions():
     assert y.shape == (B, D) and lp.shape == (B,)
     np.testing.assert_allclose(lp_again, lp, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(lp_z, want_z, rtol=1e-5, atol=1e-5)
-
-
-def test_chain_with_reversal():
-    made, variables, x, c = _made()
-
-    @jax.jit
-    def run(x):
-        step = _bijector(made, variables, c)
-        flow = distrax.Chain([step, ReverseEvent()])  # reverse, then the autoregressive step
-        y, fldj = flow.forward_and_log_det(x)
-        return (y, fldj), flow.inverse_and_log_det(y), step.forward_and_log_det(x[:, ::-1])
-
-    (y, fldj), (x_back, ildj), (want_y, want_fldj) = run(x)
-    np.testing.assert_allclose(y, want_y, rtol=1e-6, atol=1e-6)
-    np.testing.assert_allclose(fldj, want_fldj, rtol=1e-6, atol=1e-6)  # the reversal adds 0
-    np.testing.assert_allclose(x_back, x, rtol=1e-5, atol=1e-5)
-    np.testing.assert_allclose(ildj, -fldj, rtol=1e-5, atol=1e-5)
 
 
 def test_jit_and_vmap_over_parameter_sets():

@@ -3,8 +3,7 @@
 `AutoregressiveAffine` is y = x * exp(log_scale(x)) + shift(x) with (shift, log_scale)_i functions
 of x_<i only: the inverse autoregressive flow of Kingma et al. 2016 (eq. 10) in its sampling
 direction; wrapped in `distrax.Inverse` it is the autoregressive-flow prior of Chen et al. 2017
-(VLAE), whose density takes a single pass. `ReverseEvent` reverses the event between flow steps,
-which distrax lacks.
+(VLAE), whose density takes a single pass.
 
 Both act on events of one axis (event_ndims_in = 1) with any leading batch axes, and work with
 `distrax.Transformed`, `distrax.Inverse` and `distrax.Chain`, under jax.jit and jax.vmap.
@@ -80,23 +79,3 @@ class AutoregressiveAffine(distrax.Bijector):
         carry = one_pass(jnp.zeros_like(y))
         x, log_scale = jax.lax.fori_loop(1, self._event_size, lambda _, c: one_pass(c[0]), carry)
         return x, -jnp.sum(log_scale, axis=-1)
-
-
-class ReverseEvent(distrax.Bijector):
-    """y = x[..., ::-1]: reverses the event axis (log_det 0), event_ndims_in = 1.
-
-    Interleaved between autoregressive steps, so that each coordinate is conditioned on every
-    other one across the stack (Kingma et al. 2016; Papamakarios et al. 2017).
-    """
-
-    def __init__(self):
-        super().__init__(event_ndims_in=1, is_constant_jacobian=True)
-
-    def forward_and_log_det(self, x):
-        return x[..., ::-1], jnp.zeros(jnp.shape(x)[:-1], jnp.result_type(x))
-
-    def inverse_and_log_det(self, y):
-        return self.forward_and_log_det(y)  # the reversal is its own inverse
-
-    def same_as(self, other: distrax.Bijector) -> bool:
-        return type(other) is ReverseEvent

@@ -69,7 +69,7 @@ def rate_groups(q, p, z, log_q=None):
     z: the reparameterised draw from q [B, Dz]; log_q: log q(z) if already known (a flow
     gives it with the draw, saving its inverse pass).
     """
-    if is_diagonal_gaussian(q) and is_diagonal_gaussian(p):
+    if rate_is_closed_form(q, p):
         return dist.gaussian_kl_per_dim(q.loc, q.log_var, p.loc, p.log_var)  # [B, Dz]
     if hasattr(q, "log_prob_parts") and hasattr(p, "log_prob_parts"):
         return q.log_prob_parts(z) - p.log_prob_parts(z)  # [B, L]: one group per layer

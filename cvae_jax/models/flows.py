@@ -25,6 +25,7 @@ import jax.numpy as jnp
 from cvae_jax.core.bijectors import AutoregressiveAffine
 from cvae_jax.core.latents import DiagonalGaussian
 from cvae_jax.models.made import MADE
+from cvae_jax.models.pure import pure
 from cvae_jax.models.registry import POSTERIORS, PRIORS
 
 LOG_SCALE_BOUND = 3.0
@@ -37,13 +38,12 @@ def _step(made: MADE, event_size: int, context, dtype, reverse: bool) -> Autoreg
     D-1..0: alternating orders let every coordinate depend on every other after two steps,
     without permuting z itself (zero heads then give the identity, whatever the step count).
     """
-    if made.is_initializing():
-        made(jnp.zeros((1, event_size), dtype), None if context is None else context[:1])
-    module, variables = made.unbind()
+    example_context = None if context is None else context[:1]
+    made_fn = pure(made, jnp.zeros((1, event_size), dtype), example_context)
     flip = (lambda a: a[..., ::-1]) if reverse else (lambda a: a)
 
     def params_fn(z):
-        shift, raw = module.apply(variables, flip(z), context)
+        shift, raw = made_fn(flip(z), context)
         return flip(shift), flip(LOG_SCALE_BOUND * jnp.tanh(raw / LOG_SCALE_BOUND))
 
     return AutoregressiveAffine(params_fn, event_size)

@@ -12,7 +12,7 @@ E_q[log q(z_l | z_{l-1}, c) - log p(z_l | z_{l+1}, c)] (`log_prob_parts`), so th
 in one group per layer, and free bits per layer (Kingma et al. 2016) is free_bits_groups = L.
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import distrax
 import flax.linen as nn
@@ -23,6 +23,7 @@ import numpy as np
 from cvae_jax.core.latents import DiagonalGaussian
 from cvae_jax.models.cvae import CVAE
 from cvae_jax.models.mlp import MLP, MLPDecoder, decoder_options
+from cvae_jax.models.pure import pure
 from cvae_jax.models.registry import MODELS, build_prior
 
 LOG_VAR_BOUND = 8.0  # standard deviations between e^-4 (0.018) and e^4
@@ -45,15 +46,6 @@ class GaussianLayer(nn.Module):
         mean = nn.Dense(self.latent_dim, name="mean")(h)
         raw = nn.Dense(self.latent_dim, name="log_var")(h)
         return DiagonalGaussian(mean, LOG_VAR_BOUND * jnp.tanh(raw / LOG_VAR_BOUND))
-
-
-def _pure(layer: GaussianLayer, example_input, c) -> Callable:
-    """The layer as a pure function of its inputs, closed over its parameters (arrays), so
-    the distributions built from it can be used after `apply` returns."""
-    if layer.is_initializing():
-        layer(example_input, c)  # creates the parameters
-    module, variables = layer.unbind()
-    return lambda h, cond: module.apply(variables, h, cond)
 
 
 def _split(z, dims):
@@ -158,7 +150,7 @@ class HierarchicalEncoder(nn.Module):
         inputs = [x]
         inputs += [jnp.zeros((*x.shape[:-1], d), x.dtype) for d in self.latent_dims[:-1]]
         layers = [
-            _pure(GaussianLayer(d, self.hidden, self.activation, name=f"q_{i + 1}"), h, c)
+            pure(GaussianLayer(d, self.hidden, self.activation, name=f"q_{i + 1}"), h, c)
             for i, (d, h) in enumerate(zip(self.latent_dims, inputs, strict=True))
         ]
         return BottomUp(layers, x, c, self.latent_dims)
@@ -174,7 +166,7 @@ class HierarchicalPrior(nn.Module):
     def __call__(self, c):
         dims = self.latent_dims
         layers = [
-            _pure(
+            pure(
                 GaussianLayer(dims[i], self.hidden, self.activation, name=f"p_{i + 1}"),
                 jnp.zeros((*c.shape[:-1], dims[i + 1]), c.dtype),
                 c,

@@ -83,7 +83,7 @@ def _showcase(sweep) -> int:
     return int(np.argmin(np.abs(betas - 1.0)))
 
 
-def family_images(v, setup, sweep, splits, per_label: int) -> dict:
+def family_images(v, setup, sweep, per_label: int) -> dict:
     """Samples [L, per_label, D] of seed 0 at beta ~ 1, and for a VampPrior its pseudo-inputs
     and their decoded posterior centres [2, K, D]."""
     model, num_classes = setup.model, v.config.data.num_classes
@@ -112,7 +112,7 @@ def run(config, workdir: str) -> dict:
         )  # the family's settings are columns too (sweep_study.family_columns)
         rows += family_rows
         timings[v.name] = {"train_seconds": sweep.seconds, "eval_seconds": eval_seconds}
-        pictures[v.name] = family_images(v, setup, sweep, splits, config.figures.samples_per_label)
+        pictures[v.name] = family_images(v, setup, sweep, config.figures.samples_per_label)
     title = f"{config.data.name}: {config.training.num_steps} steps, seeds x beta per family"
     for metric, label in CURVES.items():
         path = os.path.join(workdir, f"{metric.removeprefix('test_')}_vs_rate.png")
