@@ -61,7 +61,10 @@ RANGES = {
     "data.sigma": (lambda v: v > 0, "a standard deviation > 0"),
     "data.sigma0": (lambda v: v > 0, "a standard deviation > 0"),
     "data.c_std": (lambda v: v >= 0, _NON_NEGATIVE),
-    "data.test_fraction": (lambda v: 0 < v < 1, "a fraction in (0, 1)"),
+    "training.eval_every": (lambda v: v >= 0, "an integer >= 0 (0: no validation)"),
+    "training.patience": (lambda v: v >= 0, "an integer >= 0 (0: never stop early)"),
+    "data.validation_examples": (lambda v: v >= 0, "an integer >= 0 (0: none)"),
+    "data.test_fraction": (lambda v: 0 <= v < 1, "a fraction in [0, 1) (0: no test set)"),
     "data.max_train_examples": (lambda v: v >= 0, "an integer >= 0 (0: all)"),
 }
 

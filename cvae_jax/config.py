@@ -12,6 +12,7 @@ other top-level keys and sections (a study's `variants`, `evaluation`...) belong
 study, which checks them itself.
 """
 
+import copy
 import hashlib
 import json
 
@@ -64,6 +65,9 @@ def base_config() -> ml_collections.ConfigDict:
     config.data.num_examples = 2000
     config.data.num_classes = 2
     config.data.path = ""  # data.name=npz (your own x, y arrays), mnist, fashion_mnist
+    # Held out as the test set by data sets without one of their own (npz, digits); 0: none.
+    config.data.test_fraction = 0.2
+    config.data.validation_examples = 0  # the last N training examples, for training.eval_every
 
     config.model = ml_collections.ConfigDict()
     config.model.kind = "mlp"
@@ -107,6 +111,12 @@ def base_config() -> ml_collections.ConfigDict:
     # chunk) and at the end; the newest few are kept. A rerun resumes from the newest.
     config.training.checkpoint_every = 0
     config.training.checkpoints_to_keep = 3
+    # Model selection on the last data.validation_examples training examples: every
+    # eval_every steps (a divisor of log_every) each member's validation -ELBO (-IWAE_k) is
+    # computed and its best parameters kept; after `patience` evaluations without
+    # improvement it stops (0: never), and training ends once every member has stopped.
+    config.training.eval_every = 0
+    config.training.patience = 0
 
     config.sweep = ml_collections.ConfigDict()
     config.sweep.betas = (0.0, 0.01, 1.0)
@@ -179,7 +189,7 @@ def grid(config) -> dict[str, tuple]:
     overrides the key named in GRID_AXES (`grid_overrides` lists the keys it hides).
     """
     default = base_config().sweep.grid
-    given = config.sweep.get("grid") or {}
+    given = config["sweep"].get("grid") or {}
     values = {}
     for name, key in GRID_AXES.items():
         axis = tuple(given.get(name, default[name]))
@@ -219,10 +229,29 @@ def validate_with_data(config, data: Dataset) -> None:
     checks.batch_size(config.training.batch_size, np.shape(data.x)[0])
 
 
-def comparable(config) -> dict:
-    """The config as flat {dotted key: JSON value}, without LAYOUT_KEYS."""
+def resolved_tree(config) -> dict:
+    """The config as a JSON tree with its grid resolved: `sweep.grid.<name>` holds the values
+    every axis actually trains (`grid`), and each axis's own key agrees with it (the values
+    for `sweep.betas`, the one value or the default for the others), so the tree read back
+    trains the same grid and says so. What `config.json` holds."""
     tree = json.loads(config.to_json_best_effort()) if hasattr(config, "to_json") else config
-    return {k: v for k, v in _flatten(tree).items() if k not in LAYOUT_KEYS}
+    if "sweep" not in tree:
+        return tree
+    tree, values, default = copy.deepcopy(tree), grid(tree), base_config()
+    tree["sweep"]["grid"] = {name: list(v) for name, v in values.items()}
+    for name, key in GRID_AXES.items():
+        section, field = key.split(".")
+        own = list(values[name]) if name == "beta" else values[name][0]
+        if name != "beta" and len(values[name]) > 1:
+            own = _get(default, key)  # several values: the axis holds them
+        tree.setdefault(section, {})[field] = own
+    return tree
+
+
+def comparable(config) -> dict:
+    """The config, grid resolved, as flat {dotted key: JSON value}, without LAYOUT_KEYS: equal
+    for a config as given and as written to config.json."""
+    return {k: v for k, v in _flatten(resolved_tree(config)).items() if k not in LAYOUT_KEYS}
 
 
 def fingerprint(config) -> str:
@@ -304,12 +333,33 @@ def _check_cross_keys(config) -> None:
             f"training.checkpoint_every={t.checkpoint_every} must be a multiple of "
             f"training.log_every={t.log_every} (checkpoints are written between chunks), or 0."
         )
+    _check_selection(config)
     m = config.model
     # A necessary condition, checked before compiling; the rate's actual groups (1 for a
     # Monte Carlo family) are checked again when the loss is traced.
     layers = len(m.latent_dims) if m.kind == "hierarchical" else m.latent_dim
     checks.free_bits_groups(config.objective.free_bits_groups, layers)
     _check_families(config)
+
+
+def _check_selection(config) -> None:
+    t, held_out = config.training, config.data.get("validation_examples", 0)
+    if t.eval_every and t.log_every % t.eval_every:
+        raise ConfigError(
+            f"training.eval_every={t.eval_every} must divide training.log_every={t.log_every}: "
+            "the validation runs inside each compiled chunk of log_every steps."
+        )
+    if bool(t.eval_every) != bool(held_out):
+        raise ConfigError(
+            f"training.eval_every={t.eval_every} and data.validation_examples={held_out}: "
+            "model selection needs both (a validation split and how often to evaluate it), "
+            "or neither."
+        )
+    if t.patience and not t.eval_every:
+        raise ConfigError(
+            f"training.patience={t.patience} needs training.eval_every > 0 and "
+            "data.validation_examples > 0 (early stopping on a validation split)."
+        )
 
 
 def _check_families(config) -> None:

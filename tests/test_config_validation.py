@@ -104,7 +104,7 @@ def test_npz_loads_and_every_bad_file_names_itself(tmp_path):
     good = tmp_path / "good.npz"
     np.savez(good, x=np.zeros((10, 2, 2), np.float32), y=np.arange(10) % 2)
     data = load_dataset(_npz_config(good).data)
-    assert data.x.shape == (10, 4) and data.y.shape == (10,)
+    assert data.x.shape == (8, 4) and data.y.shape == (8,)  # data.test_fraction = 0.2 held out
     validate(_npz_config(good))
     cases = {
         "missing.npz": (None, r"missing.npz does not exist; expected an .npz with 'x' float"),

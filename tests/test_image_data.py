@@ -1,11 +1,13 @@
 """Image data: IDX round trips, clear errors for bad files, scaling, splits, quadrant masks."""
 
 import gzip
+import logging
 
 import ml_collections
 import numpy as np
 import pytest
 
+import cvae_jax
 from cvae_jax import data
 from cvae_jax.data import files
 from cvae_jax.data import images as image_data
@@ -111,6 +113,22 @@ def test_npz_with_x_y_is_split_and_float_range_checked(tmp_path):
     np.savez(tmp_path / "keys.npz", images=x)
     with pytest.raises(DataError, match=r"expected arrays 'x' and 'y'.*found \['images'\]"):
         data.load_splits(_mnist_config(tmp_path / "keys.npz"))
+
+
+def test_own_data_holds_out_a_test_set_by_default_and_warns_without_one(tmp_path, caplog):
+    np.savez(
+        tmp_path / "d.npz", x=np.random.default_rng(0).normal(size=(50, 3)), y=np.arange(50) % 2
+    )
+    config = cvae_jax.base_config().data
+    config.name, config.path = "npz", str(tmp_path / "d.npz")
+    assert data.load_dataset(config).x.shape[0] == 40  # data.test_fraction = 0.2 of 50
+    config.test_fraction = 0.0
+    with caplog.at_level(logging.WARNING):
+        assert data.load_dataset(config).x.shape[0] == 50
+    assert "has no test set: training on all 50 examples" in caplog.text
+    config.name = "digits"  # a split needs examples in both parts
+    with pytest.raises(DataError, match="test_fraction=0.0 of 1797 examples leaves 0"):
+        data.load_dataset(config)
 
 
 def test_digits_split_is_fixed_disjoint_and_scaled():

@@ -29,6 +29,8 @@ def test_new_resume_done(tmp_path):
     assert prepare() == "new"
     saved = json.loads((tmp_path / "config.json").read_text())
     assert saved["training"]["num_steps"] == 80
+    # The grid actually trained, read back: the beta axis holds sweep.betas' values.
+    assert saved["sweep"]["grid"]["beta"] == list(config.sweep.betas) == saved["sweep"]["betas"]
     assert prepare() == "resume"  # no checkpoint yet
     _fake_checkpoint(tmp_path, 40)
     assert prepare() == "resume"
@@ -44,13 +46,13 @@ def test_other_config_is_refused_unless_overwrite(tmp_path):
     config = small_config()
     workdir.prepare(str(tmp_path), config, VARIANTS)
     _fake_checkpoint(tmp_path, 80)
-    config.training.learning_rate, config.sweep.num_seeds = 0.5, 3
+    # training.learning_rate is hidden by the grid's learning-rate axis: not a difference.
+    config.training.learning_rate, config.sweep.num_seeds, config.training.batch_size = 0.5, 3, 8
     with pytest.raises(WorkdirConflictError) as refused:
         workdir.prepare(str(tmp_path), config, VARIANTS)
     message = str(refused.value)
-    assert (
-        "sweep.num_seeds: 2 -> 3" in message and "training.learning_rate: 0.001 -> 0.5" in message
-    )
+    assert "sweep.num_seeds: 2 -> 3" in message and "training.batch_size: 16 -> 8" in message
+    assert "learning_rate" not in message
     assert "--overwrite" in message
     assert os.path.isdir(os.path.join(workdir.checkpoint_dir(str(tmp_path), "standard"), "80"))
     _fake_checkpoint(tmp_path, 80, "learned_conditional")
@@ -68,9 +70,9 @@ def test_a_run_that_never_trained_does_not_block_its_workdir(tmp_path):
     corrected command starts afresh without --overwrite."""
     config = small_config()
     workdir.prepare(str(tmp_path), config, VARIANTS)  # ... then the data check failed
-    config.training.learning_rate = 0.5  # the corrected command
+    config.training.batch_size = 8  # the corrected command
     assert workdir.prepare(str(tmp_path), config, VARIANTS) == "new"
-    assert json.loads((tmp_path / "config.json").read_text())["training"]["learning_rate"] == 0.5
+    assert json.loads((tmp_path / "config.json").read_text())["training"]["batch_size"] == 8
 
 
 def test_invalid_config_fails_before_the_workdir_is_touched(tmp_path):

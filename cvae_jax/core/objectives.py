@@ -103,6 +103,16 @@ def iwae_loss(terms, beta=1.0):
     return -jnp.mean(jax.nn.logsumexp(log_w, axis=0) - jnp.log(k))
 
 
+def negative_bound(terms):
+    """-log p(x|y)'s upper bound per example [B]: the -ELBO (distortion + rate), or with k
+    importance samples the -IWAE_k bound. Beta 1 and no free bits or capacity: the number a
+    member is selected by on validation data, whatever objective trained it."""
+    if "log_ratio_samples" in terms:
+        log_w = terms["log_likelihood_samples"] + terms["log_ratio_samples"]  # [k, B]
+        return -(jax.nn.logsumexp(log_w, axis=0) - jnp.log(log_w.shape[0]))
+    return terms["distortion"] + jnp.sum(terms["rate_groups"], axis=-1)
+
+
 def hybrid_loss(cvae_loss, gsnn_distortion, alpha):
     """Sohn et al. (2015), eq. 8: alpha * cVAE loss + (1 - alpha) * GSNN loss.
 

@@ -7,6 +7,7 @@ them) or a float condition [N, C] (Le's continuous c, the observed pixels of Soh
 from typing import NamedTuple
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from cvae_jax import checks
@@ -70,5 +71,21 @@ def split(data: Dataset, test_fraction: float, seed: int) -> tuple[Dataset, Data
     checks.in_range("data.test_fraction", test_fraction)
     order = np.random.default_rng(seed).permutation(data.x.shape[0])
     num_test = int(round(test_fraction * len(order)))
+    if not 0 < num_test < len(order):
+        raise DataError(
+            f"data.test_fraction={test_fraction} of {len(order)} examples leaves {num_test} "
+            "for the test set; it needs at least one example in each part: set it in (0, 1)."
+        )
     test, train = order[:num_test], order[num_test:]
     return Dataset(data.x[train], data.y[train]), Dataset(data.x[test], data.y[test])
+
+
+def in_batches(fn, x, y, batch_size: int):
+    """fn(x_b, y_b) -> dict of [b] arrays, applied with lax.map over padded batches; [N] out."""
+    n = x.shape[0]
+    num_batches = -(-n // batch_size)
+    idx = jnp.arange(num_batches * batch_size) % n  # pad by wrapping; cut off below
+    xb = x[idx].reshape(num_batches, batch_size, *x.shape[1:])
+    yb = y[idx].reshape(num_batches, batch_size, *y.shape[1:])
+    out = jax.lax.map(lambda b: fn(*b), (xb, yb))
+    return jax.tree.map(lambda a: a.reshape(-1, *a.shape[2:])[:n], out)

@@ -4,6 +4,8 @@ A new data set is one `@DATASETS.register(name, config_keys=...)` where its load
 defined (and an import in `data/__init__.py`); config validation reads this table.
 """
 
+from absl import logging
+
 from cvae_jax.registry import Registry
 
 DATASETS = Registry("data.name")
@@ -15,8 +17,17 @@ def load_splits(data_config):
 
 
 def load_dataset(data_config):
-    """The training part of the data set named by `data_config.name`."""
-    return load_splits(data_config).train
+    """The training part of the data set named by `data_config.name` (a warning if the data
+    set has no test part, so that nothing is held out for evaluation)."""
+    splits = load_splits(data_config)
+    reads_fraction = "test_fraction" in DATASETS.get(data_config.name).config_keys
+    if splits.test is None and reads_fraction:  # synthetic sets draw fresh evaluation data
+        logging.warning(
+            "data.name=%s has no test set: training on all %d examples, none held out for "
+            "evaluation. Set data.test_fraction in (0, 1) to hold some out.",
+            data_config.name, splits.train.x.shape[0],
+        )  # fmt: skip
+    return splits.train
 
 
 def describe(data_config, splits) -> dict:

@@ -10,6 +10,7 @@ import jax.numpy as jnp
 
 from cvae_jax.core import distributions as dist
 from cvae_jax.core import latents
+from cvae_jax.data.dataset import in_batches  # noqa: F401  (re-exported: every evaluator's batching)
 
 SAMPLE_BLOCK = 128  # samples whose log weights are computed at once
 
@@ -17,17 +18,6 @@ SAMPLE_BLOCK = 128  # samples whose log weights are computed at once
 def over_members(fn):
     """vmap over the leading [S, H] axes of the first argument (the parameters) only."""
     return jax.vmap(jax.vmap(fn))
-
-
-def in_batches(fn, x, y, batch_size: int):
-    """fn(x_b, y_b) -> dict of [b] arrays, applied with lax.map over padded batches; [N] out."""
-    n = x.shape[0]
-    num_batches = -(-n // batch_size)
-    idx = jnp.arange(num_batches * batch_size) % n  # pad by wrapping; cut off below
-    xb = x[idx].reshape(num_batches, batch_size, *x.shape[1:])
-    yb = y[idx].reshape(num_batches, batch_size, *y.shape[1:])
-    out = jax.lax.map(lambda b: fn(*b), (xb, yb))
-    return jax.tree.map(lambda a: a.reshape(-1, *a.shape[2:])[:n], out)
 
 
 def log_mean_exp_over_samples(log_weight, z):

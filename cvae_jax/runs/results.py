@@ -13,6 +13,8 @@ import tempfile
 
 import numpy as np
 
+from cvae_jax import config as config_lib
+
 
 def atomic_write_bytes(path: str, payload: bytes) -> None:
     """Writes to a temporary file in the same directory, fsyncs, then renames over `path`."""
@@ -69,7 +71,7 @@ def write_csv(path: str, rows: list[dict]) -> None:
 
 def write_config(workdir: str, config) -> None:
     """The resolved config as JSON beside the results."""
-    write_json(os.path.join(workdir, "config.json"), json.loads(config.to_json_best_effort()))
+    write_json(os.path.join(workdir, "config.json"), config_lib.resolved_tree(config))
 
 
 def write_metrics(workdir: str, config, metrics, rows: list[dict]) -> None:

@@ -185,7 +185,8 @@ class SweepCheckpointer:
         step = int(np.max(state.step))
         self.chunks.append(metrics)
         self.steps.append(step)
-        if step % self.every == 0 or step == self.num_steps:
+        stopped = "stopped" in metrics and np.all(metrics["stopped"])  # early stopping's end
+        if step % self.every == 0 or step == self.num_steps or stopped:
             self.save(sharding.to_host(state))
         if self.hooks.after_chunk is not None:
             self.hooks.after_chunk(step)

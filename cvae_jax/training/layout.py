@@ -47,7 +47,7 @@ def make_grouped_chunk(train_chunk, group_size: int = 0):
 
     group_size=0 puts every member in one group (a plain vmap over all of them).
     """
-    shared_step = TrainState(0, 0, None, 0)
+    shared_step = TrainState(0, 0, None, 0, 0)
 
     def one_seed(state, data, key, hyper):  # state [gh, ...]: the betas of one seed
         state = state._replace(step=state.step[0])  # members of a sweep share the step

@@ -13,10 +13,12 @@ from absl import logging
 from cvae_jax import checks
 from cvae_jax import config as config_lib
 from cvae_jax.data import Dataset, load_dataset
-from cvae_jax.errors import ConfigError
+from cvae_jax.data.images import test_as_trained
+from cvae_jax.errors import ConfigError, DataError
 from cvae_jax.models import build_model
-from cvae_jax.training import checkpoint
+from cvae_jax.training import checkpoint, selection
 from cvae_jax.training.step import (
+    Selector,
     TrainState,
     build_optimizer,
     init_state,
@@ -34,6 +36,8 @@ from cvae_jax.training.sweep import (
     sweep_hyper,
 )
 
+VALIDATION_BATCH = 500  # validation examples evaluated at once inside the training scan
+
 
 @dataclasses.dataclass
 class Setup:
@@ -46,6 +50,11 @@ class Setup:
     sweep_chunk: object  # jit(vmap(vmap(train_chunk)))
     hyper: dict
     seeds: np.ndarray
+    validation: Dataset | None = None  # held out for selection (`data.validation_examples`)
+
+    def training_data(self):
+        """What the sweep chunk trains on: the Dataset, or (training, validation)."""
+        return self.data if self.validation is None else (self.data, self.validation)
 
 
 def build_setup(config, data: Dataset | None = None) -> Setup:
@@ -56,15 +65,41 @@ def build_setup(config, data: Dataset | None = None) -> Setup:
     for key in config_lib.grid_overrides(config):
         logging.warning("%s is not used: sweep.grid sets its values.", key)
     _log_free_bits(config)
+    data, validation = hold_out_validation(config.data, data)
     model = build_model(config, data)
     t = config.training
     optimizer = build_optimizer(t)
     step = make_train_step(model, optimizer, lr_multiplier(t), config.objective.free_bits_groups)
-    train_chunk = make_train_chunk(step, t.batch_size, t.log_every)
+    selector = None
+    if validation is not None:
+        batch = min(VALIDATION_BATCH, validation.x.shape[0])
+        loss = selection.make_validation_loss(model, batch)
+        selector = Selector(t.eval_every, t.patience, loss)
+    train_chunk = make_train_chunk(step, t.batch_size, t.log_every, selector)
     seeds = config.sweep.seed + np.arange(config.sweep.num_seeds)
     hyper = sweep_hyper(config_lib.grid(config))
     sweep_chunk = sweep_chunk_from_config(train_chunk, config.sweep)
-    return Setup(model, optimizer, data, train_chunk, sweep_chunk, hyper, seeds)
+    return Setup(model, optimizer, data, train_chunk, sweep_chunk, hyper, seeds, validation)
+
+
+def hold_out_validation(data_config, data: Dataset) -> tuple[Dataset, Dataset | None]:
+    """(training, validation): the last `data.validation_examples` training examples held out
+    for model selection (MNIST: the last 10,000 of the 60,000, the usual split), binarised
+    once with a fixed seed when training binarises afresh each step; (data, None) if 0."""
+    n = data_config.get("validation_examples", 0)
+    if not n:
+        return data, None
+    total = np.shape(data.x)[0]
+    if n >= total:
+        raise DataError(
+            f"data.validation_examples={n} leaves no training examples: the training set has "
+            f"{total}. Set it below {total} (e.g. {total // 6})."
+        )
+    validation = Dataset(data.x[total - n :], data.y[total - n :])
+    logging.info("model selection on the last %d of %d training examples", n, total)
+    return Dataset(data.x[: total - n], data.y[: total - n]), test_as_trained(
+        data_config, validation
+    )
 
 
 def _log_free_bits(config) -> None:
@@ -99,8 +134,9 @@ def train_sweep(
     """
     setup = build_setup(config, data)
     state, train_keys = init_sweep(
-        setup.model, setup.optimizer, setup.seeds, len(setup.hyper["beta"]), setup.data
-    )
+        setup.model, setup.optimizer, setup.seeds, len(setup.hyper["beta"]), setup.data,
+        select=setup.validation is not None,
+    )  # fmt: skip
     t = config.training
     saver = None
     if checkpoint_dir is not None:
@@ -112,7 +148,7 @@ def train_sweep(
         _log_restored(state, setup, t.num_steps)
     try:
         result = run_sweep(
-            setup.sweep_chunk, state, train_keys, setup.data, setup.hyper, setup.seeds,
+            setup.sweep_chunk, state, train_keys, setup.training_data(), setup.hyper, setup.seeds,
             t.num_steps, t.log_every, t.on_nonfinite, _both(saver and saver.on_chunk, on_chunk),
         )  # fmt: skip
     finally:

@@ -83,7 +83,7 @@ def _state_spec(axis: int) -> TrainState:
     """Parameters and optimiser state split over devices; the small [S, H] counters
     (step, diverged_at) replicated, so every process can read progress and divergence."""
     spec = member_spec(axis)
-    return TrainState(spec, spec, P(), P())
+    return TrainState(spec, spec, P(), P(), spec)
 
 
 def shard_members(local_fn, mesh: Mesh, axis: int):

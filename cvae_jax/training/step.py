@@ -15,6 +15,7 @@ from cvae_jax import checks
 from cvae_jax.config import LR_SCHEDULES
 from cvae_jax.core import objectives
 from cvae_jax.data.dataset import Dataset, sample_batch
+from cvae_jax.training import selection
 
 
 class TrainState(NamedTuple):
@@ -22,6 +23,7 @@ class TrainState(NamedTuple):
     opt_state: Any
     step: jax.Array  # int32 scalar: optimiser steps taken
     diverged_at: jax.Array  # int32 scalar: first step with a non-finite loss or gradient, or -1
+    best: Any = None  # selection.Best when members are selected on validation data
 
 
 def member_keys(seed) -> tuple[jax.Array, jax.Array]:
@@ -30,10 +32,12 @@ def member_keys(seed) -> tuple[jax.Array, jax.Array]:
     return init_key, train_key
 
 
-def init_state(model, optimizer, init_key, example: Dataset) -> TrainState:
+def init_state(model, optimizer, init_key, example: Dataset, select: bool = False) -> TrainState:
+    """A member's initial state; `select`: with a `selection.Best` (validation selection)."""
     params_key, sample_key = jax.random.split(init_key)
     params = model.init(params_key, example.x[:1], example.y[:1], sample_key)
-    return TrainState(params, optimizer.init(params), jnp.int32(0), jnp.int32(-1))
+    best = selection.init_best(params) if select else None
+    return TrainState(params, optimizer.init(params), jnp.int32(0), jnp.int32(-1), best)
 
 
 def build_optimizer(training_config) -> optax.GradientTransformation:
@@ -105,22 +109,67 @@ def make_train_step(
         )
         first_bad = jnp.where(finite, jnp.int32(-1), state.step)
         diverged_at = jnp.where(state.diverged_at >= 0, state.diverged_at, first_bad)
-        return TrainState(params, opt_state, state.step + 1, diverged_at), metrics
+        return state._replace(
+            params=params, opt_state=opt_state, step=state.step + 1, diverged_at=diverged_at
+        ), metrics
 
     return train_step
 
 
-def make_train_chunk(train_step, batch_size: int, num_steps: int):
-    """Returns `train_chunk(state, data, train_key, hyper) -> (state, chunk-mean metrics)`."""
+def make_train_chunk(train_step, batch_size: int, num_steps: int, selector=None):
+    """Returns `train_chunk(state, data, train_key, hyper) -> (state, chunk-mean metrics)`.
 
-    def train_chunk(state: TrainState, data: Dataset, train_key, hyper):
+    selector: optional `Selector`; `data` is then (training, validation) Datasets and the
+      members are evaluated on the validation set every `selector.eval_every` steps.
+    """
+
+    def steps(state, data: Dataset, train_key, hyper, length: int):
         def body(state, _):
             batch_key, sample_key = jax.random.split(jax.random.fold_in(train_key, state.step))
             batch = sample_batch(batch_key, data, batch_size)
             return train_step(state, batch, sample_key, hyper)
 
-        state, metrics = jax.lax.scan(body, state, length=num_steps)
-        # Reduced on device: one small read-back per chunk, not one per step.
-        return state, jax.tree.map(jnp.mean, metrics)
+        return jax.lax.scan(body, state, length=length)
+
+    def train_chunk(state: TrainState, data, train_key, hyper):
+        if selector is None:
+            state, metrics = steps(state, data, train_key, hyper, num_steps)
+            # Reduced on device: one small read-back per chunk, not one per step.
+            return state, jax.tree.map(jnp.mean, metrics)
+        return selector.chunk(steps, state, data, train_key, hyper, num_steps)
 
     return train_chunk
+
+
+class Selector(NamedTuple):
+    """Validation inside a chunk (`selection`): every `eval_every` steps, `loss(params,
+    validation)`; a member stops after `patience` evaluations without improvement (0: never)."""
+
+    eval_every: int
+    patience: int
+    loss: Callable
+
+    def chunk(self, steps, state, data, train_key, hyper, num_steps: int):
+        train, validation = data  # state.best from init_state(..., select=True)
+
+        def block(state, _):
+            before = state
+            state, metrics = steps(state, train, train_key, hyper, self.eval_every)
+            # A stopped member trains no further (a select, so it stays per member).
+            stopped = before.best.stopped_at >= 0
+            params, opt_state = jax.tree.map(
+                lambda new, old: jnp.where(stopped, old, new),
+                (state.params, state.opt_state),
+                (before.params, before.opt_state),
+            )
+            state = state._replace(params=params, opt_state=opt_state)
+            loss = self.loss(state.params, validation)
+            best = selection.update(state.best, loss, state.params, state.step, self.patience)
+            return state._replace(best=best), (metrics, loss)
+
+        state, (metrics, losses) = jax.lax.scan(block, state, length=num_steps // self.eval_every)
+        metrics = jax.tree.map(jnp.mean, metrics)
+        metrics["validation_loss"] = losses[-1]
+        metrics["best_validation_loss"] = state.best.loss
+        metrics["stopped"] = (state.best.stopped_at >= 0).astype(jnp.float32)
+        return state, metrics

@@ -22,7 +22,7 @@ from cvae_jax import checks
 from cvae_jax.config import GRID_AXES, ON_NONFINITE, STEP_AXES, base_config
 from cvae_jax.data.dataset import Dataset
 from cvae_jax.errors import ConfigError, DivergenceError
-from cvae_jax.training import sharding
+from cvae_jax.training import selection, sharding
 from cvae_jax.training.layout import SweepChunk
 from cvae_jax.training.step import TrainState, init_state, member_keys
 
@@ -80,10 +80,13 @@ def make_plain_sweep_chunk(train_chunk):
     return jax.jit(over_seeds, donate_argnums=0)
 
 
-def init_sweep(model, optimizer, seeds, num_hyper: int, example: Dataset):
-    """Initial state [S, H, ...] (each seed's init copied across its H members) and train keys [S]."""
+def init_sweep(model, optimizer, seeds, num_hyper: int, example: Dataset, select: bool = False):
+    """Initial state [S, H, ...] (each seed's init copied across its H members) and train keys [S].
+
+    select: the state carries each member's best-on-validation (`selection.Best`).
+    """
     init_keys, train_keys = jax.vmap(member_keys)(jnp.asarray(seeds, jnp.uint32))
-    init = jax.vmap(partial(init_state, model, optimizer), in_axes=(0, None))
+    init = jax.vmap(partial(init_state, model, optimizer, select=select), in_axes=(0, None))
     per_seed = jax.jit(init)(init_keys, Dataset(example.x[:1], example.y[:1]))
     state = jax.tree.map(lambda a: jnp.repeat(a[:, None], num_hyper, axis=1), per_seed)
     return state, train_keys
@@ -149,8 +152,21 @@ class SweepResult:
                     if name != "step":
                         row[f"final_{name}"] = float(values[-1, s, h])
                 row["diverged_at"] = int(diverged[s, h])
+                row.update(_selection_columns(self.state.best, s, h))
                 rows.append(row)
         return rows
+
+
+def _selection_columns(best, s: int, h: int) -> dict:
+    """Where validation selection left member (s, h): its best step and loss, and the step
+    its patience ran out (-1: it trained to the end)."""
+    if best is None:
+        return {}
+    return {
+        "best_step": int(np.asarray(best.step)[s, h]),
+        "best_validation_loss": float(np.asarray(best.loss)[s, h]),
+        "stopped_at": int(np.asarray(best.stopped_at)[s, h]),
+    }
 
 
 def run_sweep(
@@ -163,6 +179,9 @@ def run_sweep(
     on_nonfinite: 'freeze' keeps training the healthy members and reports diverged ones;
       'raise' stops with FloatingPointError at the first chunk in which a member diverged.
     on_chunk: optional `on_chunk(state, metrics)` called after every chunk (checkpointing).
+    data: the training Dataset, or (training, validation) when members are selected on
+      validation data (`step.Selector`): training then ends early once every member has
+      stopped, and the returned state holds each member's best parameters.
     The returned state is in the placement of `sweep_chunk.place` (host arrays on several
     processes) however it was reached: a sweep restored finished is evaluated by the same
     programs as one trained here.
@@ -171,27 +190,40 @@ def run_sweep(
     checks.chunking(num_steps, chunk_steps)
     members = math.prod(np.shape(state.step))
     history, steps = [], []
-    data = Dataset(jnp.asarray(data.x), jnp.asarray(data.y))
+    data = jax.tree.map(jnp.asarray, data)
     start = time.perf_counter()
     first_step = int(np.max(state.step))
-    while (done := int(np.max(state.step))) < num_steps:
+    stopped = _stopped_before(state)
+    while not stopped and (done := int(np.max(state.step))) < num_steps:
         state, metrics = sweep_chunk(state, data, train_keys, hyper)
         metrics = jax.device_get(metrics)
+        stopped = "stopped" in metrics and bool(np.all(metrics["stopped"]))
         history.append(metrics)
         steps.append(done + chunk_steps)
         _log_progress(done + chunk_steps, first_step, num_steps, members, start, metrics, state)
         _report_divergence(state, seeds, hyper, done, on_nonfinite)
         if on_chunk is not None:
             on_chunk(state, metrics)
+    if stopped:
+        logging.info("every member's patience is spent: training stops at step %d.",
+                     int(np.max(state.step)))  # fmt: skip
     if jax.process_count() > 1:  # members sharded over hosts: every process gets them all
         state = sharding.to_host(state)
     else:  # one placement whether trained here, resumed or restored finished (`place`)
         state = getattr(sweep_chunk, "place", jax.device_put)(state)
+    state = selection.selected(state)  # each member's best-on-validation parameters
     stacked = {k: np.stack([m[k] for m in history]) for k in history[0]} if history else {}
     stacked["step"] = np.asarray(steps)
     return SweepResult(
         state, np.asarray(seeds), jax.device_get(hyper), stacked, time.perf_counter() - start
     )
+
+
+def _stopped_before(state) -> bool:
+    """A restored sweep whose members had all stopped early: nothing left to train."""
+    if state.best is None:
+        return False
+    return bool(np.all(sharding.to_host(state.best.stopped_at) >= 0))
 
 
 def diverged_members(state, seeds, hyper) -> list[dict]:
