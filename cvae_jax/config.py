@@ -26,7 +26,7 @@ from cvae_jax.errors import ConfigError
 from cvae_jax.models import MODELS, POSTERIORS, PRIORS
 from cvae_jax.models.mlp import DECODER_VARIANCES, LIKELIHOODS
 
-LR_SCHEDULES = ("constant", "cosine")
+LR_SCHEDULES = ("constant", "cosine", "burda")
 # Every hyperparameter a sweep can vary, and the key holding its value when it is not swept.
 # `sweep.grid.<name>` makes it an axis; the members are the Cartesian product of the axes
 # (first name outermost) times the seeds, all trained in one compiled call.
@@ -103,7 +103,7 @@ def base_config() -> ml_collections.ConfigDict:
     config.training.num_steps = 5000
     config.training.batch_size = 256
     config.training.learning_rate = 1e-3
-    config.training.lr_schedule = "constant"  # constant | cosine
+    config.training.lr_schedule = "constant"  # constant | cosine | burda
     config.training.grad_clip_norm = 0.0
     config.training.log_every = 500  # steps per compiled chunk; one log line each
     config.training.on_nonfinite = "freeze"  # freeze a diverged member and go on, or "raise"

@@ -1,7 +1,7 @@
 """Data sets by name (`data.name`), the Dataset type, file readers and quadrant masks."""
 
 # Importing the loaders registers their data sets.
-from cvae_jax.data import files, images, synthetic  # noqa: F401
+from cvae_jax.data import files, images, shapes, synthetic  # noqa: F401
 from cvae_jax.data.dataset import (
     Dataset,
     Splits,

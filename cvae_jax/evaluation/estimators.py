@@ -27,6 +27,26 @@ def log_mean_exp_over_samples(log_weight, z):
     return jax.nn.logsumexp(log_weights, axis=0) - jnp.log(num_samples)
 
 
+def log_mean_exp_of_draws(key, sample, log_weight, num_samples: int):
+    """log (1/K) sum_k exp(log_weight(z_k)) per example [B], z_k drawn by `sample(key, n)`.
+
+    The K draws are made SAMPLE_BLOCK at a time (each block its own key), so memory holds one
+    block of latents and the K x B log weights, whatever K is (k = 5,000 on MNIST). K up to
+    one block draws all at once with `key` itself.
+    """
+    if num_samples <= SAMPLE_BLOCK:
+        return log_mean_exp_over_samples(log_weight, sample(key, num_samples))
+    num_blocks = -(-num_samples // SAMPLE_BLOCK)
+    keys = jax.random.split(key, num_blocks)
+
+    def block(k):  # [blk, B]
+        return jax.lax.map(log_weight, sample(k, SAMPLE_BLOCK), batch_size=SAMPLE_BLOCK)
+
+    log_weights = jax.lax.map(block, keys)  # [n, blk, B]
+    log_weights = log_weights.reshape(num_blocks * SAMPLE_BLOCK, -1)[:num_samples]  # [K, B]
+    return jax.nn.logsumexp(log_weights, axis=0) - jnp.log(num_samples)
+
+
 def _log_likelihood(model, params, x, y):
     """z_k [B, Dz] -> log p(x|z_k,y) [B]: the decoder term every estimator averages."""
     return lambda z_k: dist.decoder_log_prob(x, model.apply(params, z_k, y, method=model.decode))
@@ -41,13 +61,15 @@ def iwae_bound(key, model, params, x, y, num_samples: int):
     """
     q = model.apply(params, x, y, method=model.encode)
     p = model.apply(params, y, method=model.prior_distribution)
-    z = q.sample(seed=key, sample_shape=(num_samples,))  # [K, B, Dz]
     log_lik = _log_likelihood(model, params, x, y)
 
     def log_weight(z_k):  # [B]
         return log_lik(z_k) + p.log_prob(z_k) - q.log_prob(z_k)
 
-    return log_mean_exp_over_samples(log_weight, z)
+    def draw(key, n):
+        return q.sample(seed=key, sample_shape=(n,))  # [n, B, Dz]
+
+    return log_mean_exp_of_draws(key, draw, log_weight, num_samples)
 
 
 def prior_sampling_nll(key, model, params, x, c, num_samples: int) -> jax.Array:
@@ -56,8 +78,11 @@ def prior_sampling_nll(key, model, params, x, c, num_samples: int) -> jax.Array:
     Sohn et al. (2015)'s estimator. Unbiased for p(x|c) inside the log, so the estimate of
     -log p(x|c) is biased upward (by Jensen) and falls towards the true value as K grows.
     """
-    z = model.apply(params, c, key, num_samples, method=model.prior_sample)  # [K, B, Dz]
-    return -log_mean_exp_over_samples(_log_likelihood(model, params, x, c), z)
+
+    def draw(key, n):  # [n, B, Dz]
+        return model.apply(params, c, key, n, method=model.prior_sample)
+
+    return -log_mean_exp_of_draws(key, draw, _log_likelihood(model, params, x, c), num_samples)
 
 
 def recognition_nll(key, model, params, x, c, num_samples: int) -> jax.Array:

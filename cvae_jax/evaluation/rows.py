@@ -28,3 +28,15 @@ def member_rows(sweep, metrics: dict, **labels) -> list[dict]:
                 base = name.removesuffix("_per_label")
                 row.update({f"{base}_y{c}": float(v) for c, v in enumerate(value)})
     return rows
+
+
+def family_columns(config) -> dict:
+    """The latent family's settings, as row columns: prior, posterior, stochastic layers and
+    the importance samples k of the training objective (1: the ELBO)."""
+    m = config.model
+    return {
+        "prior": m.prior,
+        "posterior": m.get("posterior", "gaussian"),
+        "layers": max(len(m.get("latent_dims", ())), 1),
+        "iwae_samples": int(config.objective.get("iwae_samples", 1)),
+    }

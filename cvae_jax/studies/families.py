@@ -109,7 +109,7 @@ def run(config, workdir: str) -> dict:
     for v, setup, sweep in train_variants(variants(config), workdir, lambda v: splits.train):
         family_rows, eval_seconds = sweep_study.evaluate(
             v.config, setup, sweep, splits, classify, variant=v.name
-        )  # the family's settings are columns too (sweep_study.family_columns)
+        )  # the family's settings are columns too (rows.family_columns)
         rows += family_rows
         timings[v.name] = {"train_seconds": sweep.seconds, "eval_seconds": eval_seconds}
         pictures[v.name] = family_images(v, setup, sweep, config.figures.samples_per_label)

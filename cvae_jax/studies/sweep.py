@@ -22,7 +22,7 @@ from cvae_jax.data import describe, images, load_splits
 from cvae_jax.data.files import num_classes_of
 from cvae_jax.errors import DataError
 from cvae_jax.evaluation import members
-from cvae_jax.evaluation.rows import member_rows
+from cvae_jax.evaluation.rows import family_columns, member_rows
 from cvae_jax.runs import results
 from cvae_jax.runs.study import Study, train_variants, variant
 from cvae_jax.studies import grid_plots
@@ -76,18 +76,6 @@ def write_figures(workdir: str, rows: list[dict], axes: list[str], title: str) -
             os.path.join(workdir, f"{metric.removeprefix('test_')}_vs_rate.png"), rows, metric,
             members.DIAGNOSTICS[metric], "variant", title,
         )  # fmt: skip
-
-
-def family_columns(config) -> dict:
-    """The latent family's settings, as row columns: prior, posterior, stochastic layers and
-    the importance samples k of the training objective (1: the ELBO)."""
-    m = config.model
-    return {
-        "prior": m.prior,
-        "posterior": m.get("posterior", "gaussian"),
-        "layers": max(len(m.get("latent_dims", ())), 1),
-        "iwae_samples": int(config.objective.get("iwae_samples", 1)),
-    }
 
 
 def evaluate(config, setup, sweep, splits, classify, **labels) -> tuple[list[dict], float]:

@@ -9,6 +9,7 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 from cvae_jax import checks
@@ -61,7 +62,17 @@ def lr_multiplier(training_config) -> optax.Schedule:
     checks.choice("training.lr_schedule", training_config.lr_schedule, LR_SCHEDULES)
     if training_config.lr_schedule == "cosine":
         return optax.cosine_decay_schedule(1.0, training_config.num_steps, alpha=0.01)
+    if training_config.lr_schedule == "burda":
+        return burda_schedule(training_config.num_steps)
     return optax.constant_schedule(1.0)
+
+
+def burda_schedule(num_steps: int) -> optax.Schedule:
+    """Burda et al. (2016)'s passes: 3^i epochs at 10^(-i/7) times the learning rate, i = 0..7
+    (3,280 epochs in all), each pass the same fraction of `num_steps` as of their 3,280."""
+    passes = 3 ** np.arange(8)
+    boundaries = np.cumsum(passes)[:-1] * num_steps // passes.sum()
+    return optax.piecewise_constant_schedule(1.0, {int(b): 10 ** (-1 / 7) for b in boundaries})
 
 
 def with_learning_rate(opt_state, learning_rate):

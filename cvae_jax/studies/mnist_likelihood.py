@@ -1,0 +1,167 @@
+"""The MNIST likelihood benchmark: -log p(x) of the VAE families beside the published table.
+
+Burda et al. (2016)'s protocol: dynamic binarisation in training, the test images binarised
+once, -log p(x) estimated by importance sampling with k = 5,000 samples of q per test image
+(the IWAE bound, which is within a fraction of a nat of log p(x) at that k), one- and
+two-stochastic-layer MLPs, batch 20, Adam with their 3^i-epoch learning-rate passes. Each
+member keeps its best epoch on the last 10,000 training images (`training.eval_every`).
+The label-conditioned rows (cVAE priors) estimate -log p(x|y) the same way.
+"""
+
+import os
+import time
+
+import jax
+import numpy as np
+from absl import logging
+
+from cvae_jax.data import describe, images, load_splits, without_condition
+from cvae_jax.errors import ConfigError
+from cvae_jax.evaluation import estimators
+from cvae_jax.evaluation.rows import family_columns, member_rows
+from cvae_jax.runs import results
+from cvae_jax.runs.study import Study, train_variants, variant
+from cvae_jax.studies import likelihood_plots
+
+# name -> (model overrides, conditioned on the label, published -log p(x), where from).
+# Burda et al. 2016, table 1: dynamic binarisation, k = 5,000. Tomczak & Welling 2018 report
+# on the static (Larochelle) binarisation. nbip/IWAE's README: a label-conditioned IWAE.
+ROWS = {
+    "vae_1": ({}, False, 86.76, "Burda et al. 2016, VAE, 1 layer (dynamic)"),
+    "iwae5_1": ({"iwae_samples": 5}, False, 85.54, "Burda et al. 2016, IWAE k=5, 1 layer"),
+    "iwae50_1": ({"iwae_samples": 50}, False, 84.78, "Burda et al. 2016, IWAE k=50, 1 layer"),
+    "vae_2": ({"layers": 2}, False, 85.33, "Burda et al. 2016, VAE, 2 layers (dynamic)"),
+    "iwae5_2": ({"layers": 2, "iwae_samples": 5}, False, 83.89, "Burda et al. 2016, IWAE k=5, 2 layers"),
+    "iwae50_2": ({"layers": 2, "iwae_samples": 50}, False, 82.90, "Burda et al. 2016, IWAE k=50, 2 layers"),
+    "mog_1": ({"prior": "mog"}, False, None, ""),
+    "vamp_1": ({"prior": "vamp"}, False, 85.57, "Tomczak & Welling 2018, VampPrior, 1 layer (static)"),
+    "iaf_1": ({"posterior": "iaf"}, False, None, ""),
+    "cvae_standard": ({}, True, 82.32, "nbip/IWAE README, label-conditioned, k=1"),
+    "cvae_learned_conditional": ({"prior": "learned_conditional"}, True, 82.32, "nbip/IWAE README, label-conditioned, k=1"),
+    "cvae_vamp": ({"prior": "vamp"}, True, 82.32, "nbip/IWAE README, label-conditioned, k=1"),
+}  # fmt: skip
+TWO_LAYERS = (100, 50)  # Burda et al.'s two stochastic layers
+
+
+def check(config) -> None:
+    unknown = [name for name in config.variants if name not in ROWS]
+    if unknown or not config.variants:
+        raise ConfigError(
+            f"variants={tuple(config.variants)}: unknown {unknown or 'none given'}; the rows "
+            f"are {', '.join(ROWS)}."
+        )
+
+
+def likelihood_variants(config):
+    """One variant per row: the row's model overrides applied to the config."""
+    variants = []
+    for name in config.variants:
+        overrides, conditioned, _, _ = ROWS[name]
+        v = variant(config, name)
+        m = v.config.model
+        m.prior = overrides.get("prior", "standard")
+        m.posterior = overrides.get("posterior", "gaussian")
+        v.config.objective.iwae_samples = overrides.get("iwae_samples", 1)
+        if overrides.get("layers", 1) == 2:
+            m.kind, m.latent_dims = "hierarchical", TWO_LAYERS
+        if not conditioned:
+            v.config.data.num_classes = 0  # an empty condition: the plain VAE
+        variants.append(v)
+    return variants
+
+
+def _training_data(splits, v):
+    return splits.train if v.config.data.num_classes else without_condition(splits.train)
+
+
+def test_nll(config, setup, sweep, test) -> np.ndarray:
+    """-log p(x) (or -log p(x|y)) per member [S, H]: minus the IWAE bound with k =
+    `evaluation.test_samples`, averaged over the test images, all members in one call."""
+    e = config.evaluation
+    keys = jax.random.split(jax.random.key(e.seed), -(-test.x.shape[0] // e.batch_size))
+
+    def member(params):
+        def batch(x, y, key):
+            bound = estimators.iwae_bound(key, setup.model, params, x, y, e.test_samples)
+            return {"nll": -bound}  # [b]
+
+        xb, yb = _batches(test.x, e.batch_size), _batches(test.y, e.batch_size)
+        out = jax.lax.map(lambda b: batch(*b), (xb, yb, keys))["nll"].reshape(-1)
+        return out[: test.x.shape[0]].mean()
+
+    return np.asarray(jax.jit(estimators.over_members(member))(sweep.state.params))
+
+
+def _batches(a, size: int):
+    """[N, ...] -> [ceil(N / size), size, ...], padded by wrapping (cut off after)."""
+    n = a.shape[0]
+    count = -(-n // size)
+    return np.asarray(a)[np.arange(count * size) % n].reshape(count, size, *a.shape[1:])
+
+
+def _test_set(config, splits, conditioned: bool):
+    test = images.test_as_trained(config.data, splits.test)
+    n = config.evaluation.test_examples or test.x.shape[0]
+    test = type(test)(test.x[:n], test.y[:n])
+    return test if conditioned else without_condition(test)
+
+
+def curve_rows(name: str, sweep, steps_per_epoch: int) -> list[dict]:
+    """The validation bound after every epoch, per member: where each run is heading."""
+    history = sweep.history
+    rows = []
+    for c, step in enumerate(history["step"]):
+        for s, seed in enumerate(sweep.seeds):
+            loss = float(history["validation_loss"][c, s, 0])
+            rows.append({"variant": name, "seed": int(seed), "epoch": step / steps_per_epoch,
+                         "validation_nll_bound": loss})  # fmt: skip
+    return rows
+
+
+def run(config, workdir: str) -> dict:
+    start = time.perf_counter()
+    splits = load_splits(config.data)
+    rows, curves = [], []
+    steps_per_epoch = config.training.log_every
+    for v, setup, sweep in train_variants(
+        likelihood_variants(config), workdir, lambda v: _training_data(splits, v)
+    ):
+        _, conditioned, published, source = ROWS[v.name]
+        test = _test_set(v.config, splits, conditioned)
+        t = time.perf_counter()
+        nll = test_nll(v.config, setup, sweep, test)
+        eval_seconds = time.perf_counter() - t
+        epochs = int(np.max(sweep.history["step"])) * config.training.batch_size
+        labels = {
+            "variant": v.name, "conditioned": conditioned,
+            "binarisation": config.data.binarize, "published_nll": published,
+            "published_source": source, "train_examples": int(setup.data.x.shape[0]),
+            "test_examples": int(test.x.shape[0]), "test_samples": config.evaluation.test_samples,
+            "epochs_trained": epochs / setup.data.x.shape[0], "train_seconds": sweep.seconds,
+            "eval_seconds": eval_seconds,
+        }  # fmt: skip
+        new = member_rows(sweep, {"test_nll": nll}, **labels, **family_columns(v.config))
+        for row in new:
+            row["best_epoch"] = (
+                row["best_step"] * config.training.batch_size / labels["train_examples"]
+            )
+        rows += new
+        curves += curve_rows(v.name, sweep, steps_per_epoch)
+        logging.info("%s: test -log p(x) %.2f (published %s), %.0fs training, %.0fs evaluation",
+                     v.name, float(nll.mean()), published, sweep.seconds, eval_seconds)  # fmt: skip
+    results.write_csv(os.path.join(workdir, "curves.csv"), curves)
+    likelihood_plots.curves(os.path.join(workdir, "curves.png"), curves, rows)
+    table = likelihood_plots.table_markdown(rows)
+    results.atomic_write_bytes(os.path.join(workdir, "table.md"), table.encode())
+    summary = {
+        "data": describe(config.data, splits), "table_markdown": table,
+        "total_seconds": time.perf_counter() - start,
+    }  # fmt: skip
+    return results.write_study(workdir, config, rows, summary)
+
+
+def report(out: dict) -> list[str]:
+    return out["table_markdown"].splitlines() + [f"total {out['total_seconds']:.0f}s"]
+
+
+STUDY = Study("mnist_likelihood", likelihood_variants, run, check=check, report=report)

@@ -1,0 +1,58 @@
+"""The MNIST likelihood benchmark's pieces: its estimator's memory, its config, its study."""
+
+import csv
+import os
+
+import jax
+import jax.numpy as jnp
+import pytest
+
+from configs import mnist_likelihood as ml_config
+from cvae_jax import config as config_lib
+from cvae_jax.data import Dataset
+from cvae_jax.errors import ConfigError
+from cvae_jax.evaluation.estimators import iwae_bound
+from cvae_jax.models import build_model
+from cvae_jax.runs import launch
+from cvae_jax.studies import mnist_likelihood
+
+
+def test_importance_sampling_memory_does_not_grow_with_the_latents_of_all_k_samples():
+    config = config_lib.base_config()
+    config.model.latent_dim, config.model.hidden = 32, (64,)
+    data = Dataset(jnp.zeros((16, 20)), jnp.zeros((16,), jnp.int32))
+    model = build_model(config, data)
+    params = model.init(jax.random.key(0), data.x, data.y, jax.random.key(1))
+    k = 20_000
+    bound = jax.jit(lambda p: iwae_bound(jax.random.key(2), model, p, data.x, data.y, k))
+    temp = bound.lower(params).compile().memory_analysis().temp_size_in_bytes
+    all_latents = k * 16 * 32 * 4  # z [K, B, Dz] in float32, were they drawn at once
+    assert temp < all_latents / 4  # one block of latents and the K x B log weights
+
+
+def test_config_arguments_and_unknown_rows_are_one_line_errors():
+    assert ml_config.get_config("epochs=7").training.num_steps == 7 * 2500  # batch 20
+    with pytest.raises(ConfigError, match="Unknown config argument 'fast'"):
+        ml_config.get_config("fast")
+    config = ml_config.get_config("smoke")
+    config.variants = ("vae_1", "vae_9")
+    with pytest.raises(ConfigError, match=r"unknown \['vae_9'\]; the rows are vae_1"):
+        mnist_likelihood.STUDY.validate(config)
+
+
+def test_smoke_study_writes_rows_beside_the_published_table_and_curves(tmp_path):
+    workdir = str(tmp_path / "run")
+    out = launch.run_study(mnist_likelihood.STUDY, ml_config.get_config("smoke"), workdir)
+    rows = {r["variant"]: r for r in out["rows"]}
+    assert set(rows) == {"vae_1", "iwae5_2", "cvae_vamp"}
+    assert rows["vae_1"]["published_nll"] == 86.76 and not rows["vae_1"]["conditioned"]
+    assert rows["iwae5_2"]["iwae_samples"] == 5 and rows["iwae5_2"]["layers"] == 2
+    assert rows["cvae_vamp"]["conditioned"] and rows["cvae_vamp"]["prior"] == "vamp"
+    for r in rows.values():  # -log p(x) of binary images (a bound on it): positive, finite
+        assert 0 < r["test_nll"] < float("inf")
+        assert 0 <= r["best_step"] <= 60 and r["epochs_trained"] > 0
+    with open(os.path.join(workdir, "curves.csv")) as f:
+        curve = [r for r in csv.DictReader(f) if r["variant"] == "vae_1"]
+    assert [float(r["epoch"]) for r in curve] == sorted(float(r["epoch"]) for r in curve)
+    assert len(curve) == 3  # one validation per chunk of 20 steps
+    assert "| vae_1 (-log p(x)) |" in out["table_markdown"]
