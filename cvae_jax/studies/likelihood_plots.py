@@ -42,9 +42,10 @@ def table_markdown(rows) -> str:
 def curves(path: str, curve_rows, rows) -> None:
     """The validation bound per epoch, one line per row (seed 0), the published figure dashed."""
     fig, ax = plt.subplots(figsize=(8, 5))
-    colours = plt.get_cmap("tab20").colors
+    grouped = _by_variant(curve_rows)
+    colours = plt.get_cmap("tab10" if len(grouped) <= 10 else "tab20").colors
     published = {r["variant"]: r["published_nll"] for r in rows}
-    for i, (name, group) in enumerate(_by_variant(curve_rows).items()):
+    for i, (name, group) in enumerate(grouped.items()):
         seed = min(r["seed"] for r in group)
         points = [(r["epoch"], r["validation_nll_bound"]) for r in group if r["seed"] == seed]
         epochs, values = np.array(points).T
