@@ -65,3 +65,71 @@ def loop(kind: str, batch: int, calls: int, threads: int, reps: int = 3) -> str:
     row = {"model_steps_per_s": rate, "torch": torch.__version__,
            "threads": torch.get_num_threads()}  # fmt: skip
     return json.dumps(row)
+
+
+def _burda_modules(latent: int = 50, d: int = 784):
+    """Burda et al. (2016)'s one-layer model: 784-200-200-50, tanh, unconditional."""
+    from torch import nn
+
+    encoder = nn.Sequential(nn.Linear(d, 200), nn.Tanh(), nn.Linear(200, 200), nn.Tanh(),
+                            nn.Linear(200, 2 * latent))  # fmt: skip
+    decoder = nn.Sequential(nn.Linear(latent, 200), nn.Tanh(), nn.Linear(200, 200), nn.Tanh(),
+                            nn.Linear(200, d))  # fmt: skip
+    return encoder, decoder
+
+
+def burda_loop(batch: int, calls: int, threads: int, reps: int = 3) -> str:
+    """Model-steps/s of Adam on the one-layer MNIST VAE's -ELBO (dynamic binarisation)."""
+    import torch
+
+    if threads:
+        torch.set_num_threads(threads)
+    x = torch.tensor(np.random.default_rng(0).random((2000, 784)).astype(np.float32))
+    encoder, decoder = _burda_modules()
+    opt = torch.optim.Adam([*encoder.parameters(), *decoder.parameters()], lr=1e-3)
+    bce = torch.nn.functional.binary_cross_entropy_with_logits
+
+    def step():
+        xb = torch.bernoulli(x[torch.randint(0, x.shape[0], (batch,))])
+        mean, log_var = encoder(xb).chunk(2, -1)
+        z = mean + torch.exp(0.5 * log_var) * torch.randn_like(mean)
+        distortion = bce(decoder(z), xb, reduction="none").sum(-1)
+        rate = 0.5 * (log_var.exp() + mean**2 - 1 - log_var).sum(-1)
+        loss = (distortion + rate).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+    rate = timing.median_rate(step, calls, reps, warmup=10)
+    row = {"model_steps_per_s": rate, "torch": torch.__version__,
+           "threads": torch.get_num_threads()}  # fmt: skip
+    return json.dumps(row)
+
+
+def burda_importance_sampling(num_images: int, k: int, block: int, batch: int) -> str:
+    """Seconds of -log p(x) by k importance samples per image, batched over samples."""
+    import math
+    import time
+
+    import torch
+
+    encoder, decoder = _burda_modules()
+    x = torch.tensor((np.random.default_rng(0).random((num_images, 784)) > 0.5).astype(np.float32))
+    bce = torch.nn.functional.binary_cross_entropy_with_logits
+    start = time.perf_counter()
+    with torch.no_grad():
+        total = 0.0
+        for xb in x.split(batch):
+            mean, log_var = encoder(xb).chunk(2, -1)
+            std = torch.exp(0.5 * log_var)
+            log_w = []
+            for _ in range(0, k, block):
+                eps = torch.randn(block, *mean.shape)
+                z = mean + std * eps
+                log_lik = -bce(decoder(z), xb.expand(block, -1, -1), reduction="none").sum(-1)
+                log_p = -0.5 * (z**2).sum(-1) - 0.5 * z.shape[-1] * math.log(2 * math.pi)
+                log_q = (-0.5 * eps**2 - torch.log(std) - 0.5 * math.log(2 * math.pi)).sum(-1)
+                log_w.append(log_lik + log_p - log_q)
+            log_w = torch.cat(log_w)[:k]
+            total += float((torch.logsumexp(log_w, 0) - math.log(k)).sum())
+    return json.dumps({"seconds": time.perf_counter() - start, "torch": torch.__version__})

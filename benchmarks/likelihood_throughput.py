@@ -1,0 +1,158 @@
+r"""The MNIST likelihood benchmark's model: training throughput and the k = 5,000 evaluation.
+
+    python -m benchmarks.likelihood_throughput --out=runs/bench
+
+The one-layer model of configs/mnist_likelihood.py (784-200-200-50, tanh, Bernoulli, batch
+20, dynamic binarisation, unconditional). Training rows, model-steps/s (median of --reps
+calls of --steps steps), each with its ratio to the PyTorch row:
+  sweep      the library's sweep chunk for K members (K seeds, `lax.scan`);
+  jit_step   the single-model jitted step called from Python (K = 1);
+  torch      the same model as an idiomatic PyTorch loop (default threads; K sequential runs
+             have this same model-steps/s).
+Evaluation rows: seconds of the importance-sampled -log p(x) with --k samples on
+--test_images images, ours (jitted, blocks of 128 samples) against the same estimator in
+PyTorch (batched over samples), and the FLOPs XLA counts for ours. Writes
+likelihood_throughput.json to --out; torch rows appear where torch imports.
+"""
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import jax
+import numpy as np
+from absl import app, flags, logging
+
+from benchmarks import machine
+from configs import mnist_likelihood as ml_config
+from cvae_jax.data import Dataset, sample_batch, without_condition
+from cvae_jax.evaluation import estimators
+from cvae_jax.runs import devices
+from cvae_jax.training import runner
+from cvae_jax.training.step import init_state, make_train_step, member_keys
+
+_KS = flags.DEFINE_list("ks", ["1", "8"], "Sweep sizes K.")
+_STEPS = flags.DEFINE_integer("steps", 500, "Training steps per compiled call.")
+_REPS = flags.DEFINE_integer("reps", 3, "Timed calls per row; the median is reported.")
+_K = flags.DEFINE_integer("k", 5000, "Importance samples per test image.")
+_IMAGES = flags.DEFINE_integer("test_images", 1000, "Test images in the evaluation rows.")
+flags.DEFINE_integer("cpu_devices", 0, "XLA CPU devices; 0: one per core, as the launchers.")
+_OUT = flags.DEFINE_string("out", "runs/bench", "Output directory.")
+
+BATCH, EVAL_BATCH = 20, 100
+
+
+def data() -> Dataset:
+    x = np.random.default_rng(0).random((2000, 784)).astype(np.float32)
+    return without_condition(Dataset(x, np.zeros(2000, np.int32)))
+
+
+def config(K: int):
+    c = ml_config.get_config("epochs=1")
+    c.data.num_classes, c.data.validation_examples = 0, 0
+    c.training.eval_every, c.training.lr_schedule = 0, "constant"
+    c.training.log_every = c.training.num_steps = _STEPS.value
+    c.sweep.num_seeds = K
+    return c
+
+
+def time_sweep(K: int) -> dict:
+    setup = runner.build_setup(config(K), data())
+    return machine.time_sweep_chunk(setup, setup.sweep_chunk.prepare, _STEPS.value, _REPS.value)
+
+
+def time_jit_step() -> dict:
+    setup = runner.build_setup(config(1), data())
+    train_step = make_train_step(setup.model, setup.optimizer)
+    init_key, train_key = member_keys(0)
+    hyper = {k: v[0] for k, v in setup.hyper.items()}
+    device_data = jax.tree.map(jax.numpy.asarray, setup.data)
+
+    @jax.jit
+    def step(state):
+        batch_key, sample_key = jax.random.split(jax.random.fold_in(train_key, state.step))
+        return train_step(state, sample_batch(batch_key, device_data, BATCH), sample_key, hyper)[0]
+
+    state = init_state(setup.model, setup.optimizer, init_key, setup.data)
+    start = time.perf_counter()
+    state = jax.block_until_ready(step(state))
+    compile_s = time.perf_counter() - start
+    rates = []
+    for _ in range(_REPS.value):
+        start = time.perf_counter()
+        for _ in range(_STEPS.value):
+            state = step(state)
+        jax.block_until_ready(state)
+        rates.append(_STEPS.value / (time.perf_counter() - start))
+    return {"model_steps_per_s": float(np.median(rates)), "compile_s": compile_s}
+
+
+def time_evaluation() -> dict:
+    setup = runner.build_setup(config(1), data())
+    params = init_state(setup.model, setup.optimizer, member_keys(0)[0], setup.data).params
+    x = (np.random.default_rng(1).random((_IMAGES.value, 784)) > 0.5).astype(np.float32)
+    test = without_condition(Dataset(x, np.zeros(len(x), np.int32)))
+
+    def nll(params, x, y):
+        def batch(xb, yb):
+            bound = estimators.iwae_bound(jax.random.key(0), setup.model, params, xb, yb, _K.value)
+            return {"nll": -bound}
+
+        return estimators.in_batches(batch, x, y, EVAL_BATCH)["nll"].mean()
+
+    compiled = jax.jit(nll).lower(params, test.x, test.y).compile()
+    flops = (compiled.cost_analysis() or {}).get("flops", float("nan"))
+    jax.block_until_ready(compiled(params, test.x, test.y))  # warm
+    start = time.perf_counter()
+    jax.block_until_ready(compiled(params, test.x, test.y))
+    return {"seconds": time.perf_counter() - start, "flops": flops}
+
+
+def torch_call(code: str) -> dict | None:
+    """A torch measurement in a fresh process (XLA's threads do not compete); None without."""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    if proc.returncode != 0:
+        if "No module named 'torch'" not in proc.stderr:
+            print(proc.stderr[-2000:])
+        return None
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main(argv):
+    del argv
+    devices.use_cpu_devices(flags.FLAGS.cpu_devices)  # before JAX's first operation
+    rows = []
+    for K in (int(k) for k in _KS.value):
+        logging.info("sweep K=%d ...", K)
+        rows.append({"row": "sweep", "K": K, **time_sweep(K)})
+    rows.append({"row": "jit_step", "K": 1, **time_jit_step()})
+    torch_train = torch_call("from benchmarks import torch_models; print(torch_models."
+                             f"burda_loop({BATCH}, {_STEPS.value}, 0))")  # fmt: skip
+    if torch_train:
+        rows.append({"row": "torch", "K": 1, **torch_train})
+    ref = torch_train["model_steps_per_s"] if torch_train else float("nan")
+    print(f"{'row':<9} {'K':>3} {'model-steps/s':>13} {'compile s':>9} {'x torch':>8}")
+    for r in rows:
+        print(f"{r['row']:<9} {r['K']:>3} {r['model_steps_per_s']:>13,.0f} "
+              f"{r.get('compile_s', float('nan')):>9.2f} {r['model_steps_per_s'] / ref:>8.2f}")  # fmt: skip
+    ours = time_evaluation()
+    theirs = torch_call("from benchmarks import torch_models; print(torch_models."
+                        f"burda_importance_sampling({_IMAGES.value}, {_K.value}, 128, "
+                        f"{EVAL_BATCH}))")  # fmt: skip
+    print(f"-log p(x), k={_K.value}, {_IMAGES.value} images: ours {ours['seconds']:.1f} s "
+          f"({ours['flops'] / 1e12:.2f} TFLOP, {ours['flops'] / ours['seconds'] / 1e9:.0f} "
+          f"GFLOP/s), torch {theirs['seconds'] if theirs else float('nan'):.1f} s")  # fmt: skip
+    out = Path(_OUT.value)
+    out.mkdir(parents=True, exist_ok=True)
+    report = {"machine": machine.machine_report(), "steps": _STEPS.value, "batch": BATCH,
+              "devices": [str(d) for d in jax.devices()], "rows": rows,
+              "evaluation": {"ours": ours, "torch": theirs, "k": _K.value,
+                             "test_images": _IMAGES.value}}  # fmt: skip
+    (out / "likelihood_throughput.json").write_text(json.dumps(report, indent=1, default=float))
+    logging.info("wrote %s", out / "likelihood_throughput.json")
+
+
+if __name__ == "__main__":
+    app.run(main)
