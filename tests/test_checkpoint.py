@@ -257,7 +257,9 @@ def test_fingerprint_ignores_only_checkpoint_frequency_and_layout():
     config.training.checkpoint_every, config.training.checkpoints_to_keep = 40, 5
     config.sweep.num_devices = 4  # layout only: a run may resume on another machine
     assert config_lib.fingerprint(config) == base
-    config.training.learning_rate = 0.5
+    config.training.learning_rate = 0.5  # hidden by the grid's learning-rate axis
+    assert config_lib.fingerprint(config) == base
+    config.sweep.grid.learning_rate = (0.5,)
     assert config_lib.fingerprint(config) != base
 
 

@@ -12,11 +12,11 @@ from cvae_jax.studies import disentanglement
 
 def test_smoke_study_scores_every_member_and_times_one_model_alone(tmp_path):
     config = dis_config.get_config("smoke")
-    config.variants = ("capacity", "cvae_shape")  # the capacity grid; the condition's I(Z;Y)
+    config.variants = ("cvae_shape",)  # the most complete: a condition left out, I(Z;Y)
     workdir = str(tmp_path / "run")
     out = launch.run_study(disentanglement.STUDY, config, workdir)
     rows = out["rows"]
-    assert len(rows) == 2 * (1 + 2)  # seeds x (one C_max + two betas)
+    assert len(rows) == 2 * 2  # seeds x betas
     for row in rows:
         for score in disentanglement.SCORES:
             assert 0 <= row[score] <= 1, (score, row[score])
@@ -24,9 +24,8 @@ def test_smoke_study_scores_every_member_and_times_one_model_alone(tmp_path):
     assert all(r["factors"] == "scale orientation pos_x pos_y" for r in cvae)  # y left out
     # a Monte Carlo estimate (slightly negative near 0), at most log 4 plus the plug-in bias
     assert all(-0.05 <= r["mi_zy"] <= 1.4 for r in cvae)
-    assert all(r.get("mi_zy") is None for r in rows if r["variant"] == "capacity")
-    assert out["timings"]["capacity"]["one_member_seconds"] > 0
-    for figure in ("scores.png", "traversals_capacity.png", "traversals_cvae_shape.png"):
+    assert out["timings"]["cvae_shape"]["one_member_seconds"] > 0
+    for figure in ("scores.png", "traversals_cvae_shape.png"):
         assert os.path.getsize(os.path.join(workdir, figure)) > 1000
 
 
