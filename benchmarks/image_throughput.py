@@ -16,9 +16,6 @@ ratio to the torch row; writes image_throughput.json to --out.
 """
 
 import json
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import jax  # noqa: E402
@@ -27,10 +24,9 @@ from absl import app, flags, logging  # noqa: E402
 
 from benchmarks import machine  # noqa: E402
 from configs import digits  # noqa: E402
-from cvae_jax.data import Dataset, sample_batch  # noqa: E402
+from cvae_jax.data import Dataset  # noqa: E402
 from cvae_jax.runs import devices  # noqa: E402
 from cvae_jax.training import runner  # noqa: E402
-from cvae_jax.training.step import init_state, make_train_step, member_keys  # noqa: E402
 
 _MODELS = flags.DEFINE_list("models", ["conv", "mlp"], "Model kinds: conv, mlp.")
 _KS = flags.DEFINE_list("ks", ["1", "8"], "Sweep sizes K.")
@@ -72,31 +68,9 @@ def time_sweep(config, data) -> dict:
 
 
 def time_jit_step(config, data) -> dict:
-    """The single-model step (batch draw + update) jitted and called once per step."""
+    """The single-model step jitted and called once per step (`machine.time_jit_step`)."""
     setup = runner.build_setup(config, data)
-    train_step = make_train_step(setup.model, setup.optimizer)
-    init_key, train_key = member_keys(0)
-    hyper = {k: v[0] for k, v in setup.hyper.items()}
-    device_data = jax.tree.map(jax.numpy.asarray, setup.data)
-
-    @jax.jit
-    def step(state):
-        batch_key, sample_key = jax.random.split(jax.random.fold_in(train_key, state.step))
-        batch = sample_batch(batch_key, device_data, BATCH)
-        return train_step(state, batch, sample_key, hyper)[0]
-
-    state = init_state(setup.model, setup.optimizer, init_key, setup.data)
-    start = time.perf_counter()
-    state = jax.block_until_ready(step(state))
-    compile_s = time.perf_counter() - start
-    rates = []
-    for _ in range(_REPS.value):
-        start = time.perf_counter()
-        for _ in range(_STEPS.value):
-            state = step(state)
-        jax.block_until_ready(state)
-        rates.append(_STEPS.value / (time.perf_counter() - start))
-    return {"model_steps_per_s": float(np.median(rates)), "compile_s": compile_s}
+    return machine.time_jit_step(setup, BATCH, _STEPS.value, _REPS.value)
 
 
 def torch_rows(model: str) -> list[dict]:
@@ -107,12 +81,10 @@ def torch_rows(model: str) -> list[dict]:
             "from benchmarks import torch_models; "
             f"print(torch_models.loop({model!r}, {BATCH}, {_STEPS.value * 5}, {threads}))"
         )
-        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-        if proc.returncode != 0:
-            if "No module named 'torch'" not in proc.stderr:
-                print(proc.stderr[-2000:])
+        row = machine.torch_json(code)
+        if row is None:
             return []
-        rows.append({"K": 1, "row": name, **json.loads(proc.stdout.strip().splitlines()[-1])})
+        rows.append({"K": 1, "row": name, **row})
     return rows
 
 

@@ -16,8 +16,6 @@ likelihood_throughput.json to --out; torch rows appear where torch imports.
 """
 
 import json
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -27,11 +25,11 @@ from absl import app, flags, logging
 
 from benchmarks import machine
 from configs import mnist_likelihood as ml_config
-from cvae_jax.data import Dataset, sample_batch, without_condition
+from cvae_jax.data import Dataset, without_condition
 from cvae_jax.evaluation import estimators
 from cvae_jax.runs import devices
 from cvae_jax.training import runner
-from cvae_jax.training.step import init_state, make_train_step, member_keys
+from cvae_jax.training.step import init_state, member_keys
 
 _KS = flags.DEFINE_list("ks", ["1", "8"], "Sweep sizes K.")
 _STEPS = flags.DEFINE_integer("steps", 500, "Training steps per compiled call.")
@@ -65,28 +63,7 @@ def time_sweep(K: int) -> dict:
 
 def time_jit_step() -> dict:
     setup = runner.build_setup(config(1), data())
-    train_step = make_train_step(setup.model, setup.optimizer)
-    init_key, train_key = member_keys(0)
-    hyper = {k: v[0] for k, v in setup.hyper.items()}
-    device_data = jax.tree.map(jax.numpy.asarray, setup.data)
-
-    @jax.jit
-    def step(state):
-        batch_key, sample_key = jax.random.split(jax.random.fold_in(train_key, state.step))
-        return train_step(state, sample_batch(batch_key, device_data, BATCH), sample_key, hyper)[0]
-
-    state = init_state(setup.model, setup.optimizer, init_key, setup.data)
-    start = time.perf_counter()
-    state = jax.block_until_ready(step(state))
-    compile_s = time.perf_counter() - start
-    rates = []
-    for _ in range(_REPS.value):
-        start = time.perf_counter()
-        for _ in range(_STEPS.value):
-            state = step(state)
-        jax.block_until_ready(state)
-        rates.append(_STEPS.value / (time.perf_counter() - start))
-    return {"model_steps_per_s": float(np.median(rates)), "compile_s": compile_s}
+    return machine.time_jit_step(setup, BATCH, _STEPS.value, _REPS.value)
 
 
 def time_evaluation() -> dict:
@@ -110,16 +87,6 @@ def time_evaluation() -> dict:
     return {"seconds": time.perf_counter() - start, "flops": flops}
 
 
-def torch_call(code: str) -> dict | None:
-    """A torch measurement in a fresh process (XLA's threads do not compete); None without."""
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    if proc.returncode != 0:
-        if "No module named 'torch'" not in proc.stderr:
-            print(proc.stderr[-2000:])
-        return None
-    return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
 def main(argv):
     del argv
     devices.use_cpu_devices(flags.FLAGS.cpu_devices)  # before JAX's first operation
@@ -128,7 +95,7 @@ def main(argv):
         logging.info("sweep K=%d ...", K)
         rows.append({"row": "sweep", "K": K, **time_sweep(K)})
     rows.append({"row": "jit_step", "K": 1, **time_jit_step()})
-    torch_train = torch_call("from benchmarks import torch_models; print(torch_models."
+    torch_train = machine.torch_json("from benchmarks import torch_models; print(torch_models."
                              f"burda_loop({BATCH}, {_STEPS.value}, 0))")  # fmt: skip
     if torch_train:
         rows.append({"row": "torch", "K": 1, **torch_train})
@@ -138,7 +105,7 @@ def main(argv):
         print(f"{r['row']:<9} {r['K']:>3} {r['model_steps_per_s']:>13,.0f} "
               f"{r.get('compile_s', float('nan')):>9.2f} {r['model_steps_per_s'] / ref:>8.2f}")  # fmt: skip
     ours = time_evaluation()
-    theirs = torch_call("from benchmarks import torch_models; print(torch_models."
+    theirs = machine.torch_json("from benchmarks import torch_models; print(torch_models."
                         f"burda_importance_sampling({_IMAGES.value}, {_K.value}, 128, "
                         f"{EVAL_BATCH}))")  # fmt: skip
     print(f"-log p(x), k={_K.value}, {_IMAGES.value} images: ours {ours['seconds']:.1f} s "

@@ -7,7 +7,10 @@
   (`cost_analysis`) of one jitted single-member step, which has no loops in it.
 """
 
+import json
 import resource
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from typing import NamedTuple
@@ -16,6 +19,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from cvae_jax.data import sample_batch
+from cvae_jax.training.step import init_state, make_train_step, member_keys
 from cvae_jax.training.sweep import init_sweep
 
 
@@ -136,3 +141,42 @@ def interleaved_calls(calls: dict, reps: int) -> dict:
         for name, call in calls.items():
             times[name].append(call())
     return {name: float(np.median(t)) for name, t in times.items()}
+
+
+def time_jit_step(setup, batch_size: int, steps: int, reps: int) -> dict:
+    """The single-model step (batch draw + update) jitted and called once per step from
+    Python: what a user writes without the sweep. Model-steps/s (median) and compile s."""
+    train_step = make_train_step(setup.model, setup.optimizer)
+    init_key, train_key = member_keys(0)
+    hyper = {k: v[0] for k, v in setup.hyper.items()}
+    device_data = jax.tree.map(jax.numpy.asarray, setup.data)
+
+    @jax.jit
+    def step(state):
+        batch_key, sample_key = jax.random.split(jax.random.fold_in(train_key, state.step))
+        batch = sample_batch(batch_key, device_data, batch_size)
+        return train_step(state, batch, sample_key, hyper)[0]
+
+    state = init_state(setup.model, setup.optimizer, init_key, setup.data)
+    start = time.perf_counter()
+    state = jax.block_until_ready(step(state))
+    compile_s = time.perf_counter() - start
+    rates = []
+    for _ in range(reps):
+        start = time.perf_counter()
+        for _ in range(steps):
+            state = step(state)
+        jax.block_until_ready(state)
+        rates.append(steps / (time.perf_counter() - start))
+    return {"model_steps_per_s": float(np.median(rates)), "compile_s": compile_s}
+
+
+def torch_json(code: str) -> dict | None:
+    """Runs `code` (which prints one JSON line) in a fresh process, so that XLA's worker
+    threads do not compete with torch's; None if torch is not installed."""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    if proc.returncode != 0:
+        if "No module named 'torch'" not in proc.stderr:
+            print(proc.stderr[-2000:])
+        return None
+    return json.loads(proc.stdout.strip().splitlines()[-1])

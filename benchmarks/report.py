@@ -2,15 +2,13 @@
 
 import json
 import math
-import subprocess
-import sys
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from benchmarks import timing  # noqa: E402
+from benchmarks import machine, timing  # noqa: E402
 from cvae_jax.data.synthetic import two_gaussians  # noqa: E402
 
 
@@ -96,12 +94,7 @@ def torch_row(calls: int, threads: int = 0):
     """An idiomatic single-model PyTorch loop on the same toy, in a fresh process (so that
     XLA's worker threads do not compete with torch's); None if torch is not installed."""
     code = f"from benchmarks import report; print(report._torch_loop({calls}, {threads}))"
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    if proc.returncode != 0:
-        if "No module named 'torch'" not in proc.stderr:
-            print(proc.stderr[-2000:])
-        return None
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return machine.torch_json(code)
 
 
 def _torch_loop(calls: int, threads: int, reps: int = 3) -> str:

@@ -36,7 +36,7 @@ def test_config_arguments_and_unknown_rows_are_one_line_errors():
         ml_config.get_config("fast")
     config = ml_config.get_config("smoke")
     config.variants = ("vae_1", "vae_9")
-    with pytest.raises(ConfigError, match=r"unknown \['vae_9'\]; the rows are vae_1"):
+    with pytest.raises(ConfigError, match=r"unknown \['vae_9'\]; choose from vae_1"):
         mnist_likelihood.STUDY.validate(config)
 
 

@@ -16,6 +16,7 @@ import ml_collections
 from absl import logging
 
 from cvae_jax import config as config_lib
+from cvae_jax.errors import ConfigError
 from cvae_jax.runs import tensorboard
 from cvae_jax.runs import workdir as workdir_lib
 from cvae_jax.training import runner
@@ -50,6 +51,16 @@ class Study:
         self.check(config)
         for v in self.variants(config):
             config_lib.validate(v.config)
+
+
+def check_variants(config, known) -> None:
+    """ConfigError unless `config.variants` names one or more of `known`."""
+    unknown = [name for name in config.variants if name not in known]
+    if unknown or not config.variants:
+        raise ConfigError(
+            f"variants={tuple(config.variants)}: unknown {unknown or 'none given'}; choose "
+            f"from {', '.join(known)}."
+        )
 
 
 def variant(config, name: str, value=None) -> Variant:

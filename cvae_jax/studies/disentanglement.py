@@ -26,7 +26,7 @@ from cvae_jax.evaluation import disentanglement as dis
 from cvae_jax.evaluation.estimators import decode_mean, over_members
 from cvae_jax.evaluation.rows import member_rows
 from cvae_jax.runs import results
-from cvae_jax.runs.study import Study, train_variants, variant
+from cvae_jax.runs.study import Study, check_variants, train_variants, variant
 from cvae_jax.studies import disentanglement_plots as plots
 from cvae_jax.training import runner
 
@@ -35,12 +35,7 @@ VARIANTS = ("beta", "capacity", "cvae_shape")
 
 
 def check(config) -> None:
-    unknown = [v for v in config.variants if v not in VARIANTS]
-    if unknown or not config.variants:
-        raise ConfigError(
-            f"variants={tuple(config.variants)}: unknown {unknown or 'none given'}; choose "
-            f"from {', '.join(VARIANTS)}."
-        )
+    check_variants(config, VARIANTS)
     if config.evaluation.traversal_metric not in SCORES:
         raise ConfigError(
             f"evaluation.traversal_metric={config.evaluation.traversal_metric!r}; choose one "

@@ -16,11 +16,10 @@ import numpy as np
 from absl import logging
 
 from cvae_jax.data import describe, images, load_splits, without_condition
-from cvae_jax.errors import ConfigError
 from cvae_jax.evaluation import estimators
 from cvae_jax.evaluation.rows import family_columns, member_rows
 from cvae_jax.runs import results
-from cvae_jax.runs.study import Study, train_variants, variant
+from cvae_jax.runs.study import Study, check_variants, train_variants, variant
 from cvae_jax.studies import likelihood_plots
 
 # name -> (model overrides, conditioned on the label, published -log p(x), where from).
@@ -44,12 +43,7 @@ TWO_LAYERS = (100, 50)  # Burda et al.'s two stochastic layers
 
 
 def check(config) -> None:
-    unknown = [name for name in config.variants if name not in ROWS]
-    if unknown or not config.variants:
-        raise ConfigError(
-            f"variants={tuple(config.variants)}: unknown {unknown or 'none given'}; the rows "
-            f"are {', '.join(ROWS)}."
-        )
+    check_variants(config, tuple(ROWS))
 
 
 def likelihood_variants(config):
