@@ -94,6 +94,8 @@ def test_subset_size_split_and_factors_match_the_images():
     assert splits.train.y.shape == (400, 0) and splits.train.y.dtype == np.float32
     for everything in (0, 12288, 20000):
         assert shapes.factor_table(everything)[0].shape == (12288, 5)
+    classes = shapes.factor_table(0)[0]  # the full product: every combination exactly once
+    assert len(np.unique(classes, axis=0)) == len(classes) == np.prod(shapes.NUM_CLASSES)
 
 
 def test_64_pixels_and_conditioning_through_the_registry():
