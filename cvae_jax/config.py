@@ -23,7 +23,7 @@ from absl import logging
 from cvae_jax import checks
 from cvae_jax.data import DATASETS, Dataset, validate_dataset
 from cvae_jax.errors import ConfigError
-from cvae_jax.models import MODELS, POSTERIORS, PRIORS
+from cvae_jax.models import DECODERS, MODELS, POSTERIORS, PRIORS
 from cvae_jax.models.mlp import DECODER_VARIANCES, LIKELIHOODS
 
 LR_SCHEDULES = ("constant", "cosine", "burda")
@@ -76,6 +76,8 @@ def base_config() -> ml_collections.ConfigDict:
     config.model.activation = "relu"
     config.model.prior = "standard"  # a name registered in models.PRIORS
     config.model.posterior = "gaussian"  # gaussian | iaf (models.POSTERIORS)
+    # factorised | autoregressive (models.DECODERS; the MLP kinds): PixelCNN-style p(x|z,c)
+    config.model.decoder = "factorised"
     config.model.prior_components = 10  # K of the mog and vamp priors
     config.model.flow_steps = 2  # autoregressive steps of the iaf posterior and flow prior
     config.model.flow_hidden = (64,)  # MADE hidden widths; the first is the IAF context size
@@ -154,6 +156,7 @@ def _choices() -> dict[str, tuple[str, ...]]:
         "model.kind": MODELS.names(),
         "model.prior": PRIORS.names(),
         "model.posterior": POSTERIORS.names(),
+        "model.decoder": DECODERS.names(),
         "data.name": DATASETS.names(),
         "model.likelihood": (*LIKELIHOODS, "auto"),
         "model.decoder_variance": DECODER_VARIANCES,
@@ -282,6 +285,7 @@ def _check_keys(config) -> None:
         MODELS.get(m.kind).config_keys
         | PRIORS.get(m.prior).config_keys
         | POSTERIORS.get(m.get("posterior", "gaussian")).config_keys
+        | DECODERS.get(m.get("decoder", "factorised")).config_keys
     )
     sections["data"] = DATASETS.get(config.data.name).config_keys
     for section, extra in sections.items():
@@ -385,6 +389,11 @@ def _check_families(config) -> None:
         raise ConfigError(
             "model.kind='hierarchical' has Gaussian conditionals at every layer; "
             f"model.posterior={m.posterior!r} is not defined for it (use 'gaussian')."
+        )
+    if m.decoder != "factorised" and m.kind not in ("mlp", "image_mlp"):
+        raise ConfigError(
+            f"model.decoder={m.decoder!r} is built by the MLP model kinds ('mlp', "
+            f"'image_mlp'); model.kind={m.kind!r} has its own decoder. Use one of those kinds."
         )
     if o.iwae_samples > 1:
         axes = grid(config)

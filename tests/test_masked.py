@@ -9,7 +9,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from cvae_jax.config import base_config
 from cvae_jax.errors import ConfigError, ContractError
+from cvae_jax.evaluation import estimators
 from cvae_jax.models.masked import (
     AutoregressiveDecoder,
     conv_mask,
@@ -19,6 +21,7 @@ from cvae_jax.models.masked import (
     sample_with_uniforms,
     window_mask,
 )
+from cvae_jax.training import runner
 
 SHAPE = (5, 6)  # not square: a transposed row/column would show
 N, B, DZ, C = 30, 3, 2, 3
@@ -133,3 +136,46 @@ def test_leading_axes_broadcast_and_bad_inputs_fail():
         decoder.apply(variables, z, c, x[:, :-1])
     with pytest.raises(ConfigError, match="window"):
         AutoregressiveDecoder(SHAPE, -1).init(jax.random.key(0), z, c, x)
+
+
+def _autoregressive_config(window=2):
+    config = base_config()
+    config.data.name, config.data.num_classes = "digits", 10
+    config.model.kind, config.model.likelihood = "image_mlp", "bernoulli"
+    config.model.decoder, config.model.hidden, config.model.latent_dim = "autoregressive", (8,), 3
+    with config.unlocked():
+        config.model.decoder_window, config.model.decoder_channels = window, 4
+    config.training.num_steps, config.training.log_every, config.training.batch_size = 10, 10, 8
+    config.sweep.betas, config.sweep.num_seeds = (0.5, 2.0), 1
+    return config
+
+
+def test_an_autoregressive_cvae_member_of_a_sweep_equals_it_trained_alone():
+    config = _autoregressive_config()
+    setup, result = runner.train_sweep(config)
+    alone = runner.train_single(config, 0, 2.0)
+    for a, b in zip(jax.tree.leaves(result.member_params(0, 1)), jax.tree.leaves(alone.params),
+                    strict=True):  # fmt: skip
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=2e-5, atol=2e-6)
+    # Scoring needs the image (teacher forcing); images come from the compiled sampler.
+    z, y = jnp.zeros((2, 3)), jnp.zeros((2,), jnp.int32)
+    with pytest.raises(ContractError, match="decode\\(z, y, x\\) needs the image x"):
+        setup.model.apply(result.member_params(0, 0), z, y, method=setup.model.decode)
+    images = estimators.decode_mean(setup.model, result.member_params(0, 0), z, y)
+    assert images.shape == (2, 64) and bool(jnp.all((images >= 0) & (images <= 1)))
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"decoder_window": -1}, "model.decoder_window=-1"),
+        ({"kind": "conv"}, "model.decoder='autoregressive' is built by the MLP model kinds"),
+        ({"likelihood": "gaussian"}, "models square binary images with a Bernoulli likelihood"),
+    ],
+)
+def test_bad_autoregressive_settings_are_one_line(overrides, message):
+    config = _autoregressive_config()
+    for key, value in overrides.items():
+        config.model[key] = value
+    with pytest.raises(ConfigError, match=message):
+        runner.build_setup(config)

@@ -5,12 +5,16 @@ average K importance weights in log space with one helper, `log_mean_exp_over_sa
 which maps over blocks of samples so memory stays bounded for large K.
 """
 
+from functools import partial
+
 import jax
 import jax.numpy as jnp
 
 from cvae_jax.core import distributions as dist
 from cvae_jax.core import latents
 from cvae_jax.data.dataset import in_batches  # noqa: F401  (re-exported: every evaluator's batching)
+from cvae_jax.models import masked
+from cvae_jax.models.cvae import reads_x
 
 SAMPLE_BLOCK = 128  # samples whose log weights are computed at once
 
@@ -49,7 +53,7 @@ def log_mean_exp_of_draws(key, sample, log_weight, num_samples: int):
 
 def _log_likelihood(model, params, x, y):
     """z_k [B, Dz] -> log p(x|z_k,y) [B]: the decoder term every estimator averages."""
-    return lambda z_k: dist.decoder_log_prob(x, model.apply(params, z_k, y, method=model.decode))
+    return lambda z_k: dist.decoder_log_prob(x, model.apply(params, z_k, y, x, method=model.decode))
 
 
 def iwae_bound(key, model, params, x, y, num_samples: int):
@@ -110,11 +114,25 @@ def elbo_nll(key, model, params, x, c, num_samples: int) -> jax.Array:
 
 
 def decode_mean(model, params, z, y):
-    """E[x | z, y] for latents z [..., B, Dz] (leading sample axes are vmapped)."""
+    """E[x | z, y] for latents z [..., B, Dz] (leading sample axes are vmapped).
+
+    An autoregressive decoder has no closed-form mean: its image is the probabilities along
+    its most probable path (each pixel set to 1 where p > 1/2), one compiled loop over pixels.
+    """
     decode = lambda z_b: dist.decoder_mean(model.apply(params, z_b, y, method=model.decode))
+    if reads_x(model):
+        decode = partial(_most_probable_path, model, params, y=y)
     for _ in range(z.ndim - 2):
         decode = jax.vmap(decode)
     return decode(z)
+
+
+def _most_probable_path(model, params, z, y):
+    """p_i along x_i = 1[p_i > 1/2], pixel by pixel: the autoregressive decoder's image [B, D]."""
+    logits = lambda x: model.apply(params, z, y, x, method=model.decode)["logits"]  # noqa: E731
+    num_pixels = model.decoder.image_shape[0] * model.decoder.image_shape[1]
+    half = jnp.full((z.shape[0], num_pixels), 0.5)
+    return masked.sample_with_uniforms(half, logits).probs
 
 
 def completions(key, model, params, c, num_samples: int) -> jax.Array:

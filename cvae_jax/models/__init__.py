@@ -11,15 +11,24 @@ from cvae_jax.models import (  # noqa: F401
     flows,
     hierarchical,
     linear,
+    masked,
     mixture_priors,
     mlp,
 )
 from cvae_jax.models.cvae import CVAE, BinarizedCVAE
-from cvae_jax.models.registry import MODELS, POSTERIORS, PRIORS, build_model, build_prior
+from cvae_jax.models.registry import (
+    DECODERS,
+    MODELS,
+    POSTERIORS,
+    PRIORS,
+    build_model,
+    build_prior,
+)
 
 __all__ = [
     "CVAE",
     "BinarizedCVAE",
+    "DECODERS",
     "MODELS",
     "POSTERIORS",
     "PRIORS",

@@ -6,7 +6,9 @@ The interface every family follows (a registry entry plus its module):
   posterior(q0, context)      -> q(z|x,c) (None: q0 itself, the diagonal Gaussian)
   prior(c [B, C])             -> p(z|c), a distrax distribution; a prior with `uses_encoder`
                                  is called as prior(c, encode) (the VampPrior)
-  decoder(z [B, Dz], c)       -> {'logits'} (Bernoulli) or {'mean', 'log_var'} (Gaussian)
+  decoder(z [B, Dz], c)       -> {'logits'} (Bernoulli) or {'mean', 'log_var'} (Gaussian);
+                                 a decoder with `uses_x` (autoregressive) is called as
+                                 decoder(z, c, x), x the image it scores
 `__call__` returns the per-example ELBO terms the objective reduces; the methods give the
 inference path (encode), the generative path (prior_distribution, prior_sample, decode).
 """
@@ -71,8 +73,19 @@ class CVAE(nn.Module):
         """q(z | x, y), a distribution with batch [B]."""
         return self._posterior(x, self.condition(y))
 
-    def decode(self, z, y):
-        return self.decoder(z, self.condition(y))
+    def _decode(self, z, c, x):
+        if reads_x(self):
+            return self.decoder(z, c, x)
+        return self.decoder(z, c)
+
+    def decode(self, z, y, x=None):
+        """p(x|z,y)'s parameters; an autoregressive decoder needs the x it scores."""
+        if x is None and reads_x(self):
+            raise ContractError(
+                "this model's decoder is autoregressive: decode(z, y, x) needs the image x it "
+                "scores; draw images with cvae_jax.evaluation.estimators.decode_mean."
+            )
+        return self._decode(z, self.condition(y), x)
 
     def prior_distribution(self, y):
         """p(z | y), a distribution with batch [B]."""
@@ -92,7 +105,7 @@ class CVAE(nn.Module):
             terms = self._iwae_terms(x, c, q, p, key)
         else:
             z, log_q = q.sample_and_log_prob(seed=key)  # [B, Dz], [B]
-            decoded = self.decoder(z, c)
+            decoded = self._decode(z, c, x)
             terms = {
                 "distortion": -dist.decoder_log_prob(x, decoded),  # [B]
                 "rate_groups": latents.rate_groups(q, p, z, log_q),  # [B, G]
@@ -101,7 +114,8 @@ class CVAE(nn.Module):
         if self.gsnn_term:
             # Its own key (folded in), so the cVAE terms draw the same z with or without it.
             z_prior = p.sample(seed=jax.random.fold_in(key, 1))
-            terms["gsnn_distortion"] = -dist.decoder_log_prob(x, self.decoder(z_prior, c))  # [B]
+            decoded_prior = self._decode(z_prior, c, x)
+            terms["gsnn_distortion"] = -dist.decoder_log_prob(x, decoded_prior)  # [B]
         return terms
 
     def _iwae_terms(self, x, c, q, p, key):
@@ -109,8 +123,9 @@ class CVAE(nn.Module):
         k = self.iwae_samples
         z, log_q = q.sample_and_log_prob(seed=key, sample_shape=(k,))  # [k, B, Dz], [k, B]
         flat = z.reshape(-1, z.shape[-1])  # the decoder sees k * B latents at once
-        decoded = self.decoder(flat, jnp.tile(c, (k, 1)))
-        log_lik = dist.decoder_log_prob(jnp.tile(x, (k, 1)), decoded).reshape(k, -1)  # [k, B]
+        tiled_x = jnp.tile(x, (k, 1))
+        decoded = self._decode(flat, jnp.tile(c, (k, 1)), tiled_x)
+        log_lik = dist.decoder_log_prob(tiled_x, decoded).reshape(k, -1)  # [k, B]
         log_ratio = p.log_prob(z) - log_q  # [k, B]
         mean = dist.decoder_mean(decoded).reshape(k, *x.shape)
         return {
@@ -120,6 +135,11 @@ class CVAE(nn.Module):
             "log_likelihood_samples": log_lik,
             "log_ratio_samples": log_ratio,
         }
+
+
+def reads_x(model) -> bool:
+    """Whether `model`'s decoder also reads the image (autoregressive: p(x_i | x_<i, z, c))."""
+    return bool(getattr(model.decoder, "uses_x", False))
 
 
 class BinarizedCVAE(CVAE):

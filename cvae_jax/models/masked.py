@@ -36,6 +36,7 @@ import numpy as np
 
 from cvae_jax.errors import ConfigError, ContractError
 from cvae_jax.models.mlp import MLP, activation_fn
+from cvae_jax.models.registry import DECODERS
 
 MASK_TYPES = ("A", "B")
 
@@ -103,6 +104,8 @@ class AutoregressiveDecoder(nn.Module):
     Called as decoder(z, c, x): the decoder interface of `mlp.py` with the image as well. The
     leading axes of z, c and x broadcast (K samples of z [K, B, Dz] against x [B, H*W]).
     """
+
+    uses_x = True  # the CVAE passes the observed image (teacher forcing)
 
     image_shape: tuple[int, int]
     window: int
@@ -176,3 +179,23 @@ def sample_decoder(key, decoder: AutoregressiveDecoder, variables, z, c) -> Samp
     lead = jnp.broadcast_shapes(z.shape[:-1], c.shape[:-1])
     num_pixels = decoder.image_shape[0] * decoder.image_shape[1]
     return sample(key, lambda x: decoder.apply(variables, z, c, x)["logits"], (*lead, num_pixels))
+
+
+DECODER_KEYS = ("decoder_window", "decoder_layers", "decoder_channels")
+
+
+@DECODERS.register("autoregressive", config_keys=DECODER_KEYS)
+def autoregressive_decoder(model_config, output_dim: int) -> AutoregressiveDecoder:
+    """PixelCNN-style p(x|z,c) over square binary images: `model.decoder_window` pixels of
+    context around each pixel (0: factorised; the image side - 1: a full PixelCNN)."""
+    m, side = model_config, int(round(np.sqrt(output_dim)))
+    if side * side != output_dim or m.likelihood != "bernoulli":
+        raise ConfigError(
+            f"model.decoder='autoregressive' models square binary images with a Bernoulli "
+            f"likelihood; this data has {output_dim} features and model.likelihood="
+            f"{m.likelihood!r}. Use model.decoder='factorised' for other data."
+        )
+    return AutoregressiveDecoder(
+        (side, side), int(m.get("decoder_window", 3)), int(m.get("decoder_layers", 2)),
+        int(m.get("decoder_channels", 32)), tuple(m.hidden), activation=m.activation,
+    )  # fmt: skip

@@ -18,7 +18,13 @@ from cvae_jax import checks
 from cvae_jax.core.latents import DiagonalGaussian
 from cvae_jax.errors import ConfigError
 from cvae_jax.models.cvae import CVAE
-from cvae_jax.models.registry import MODELS, build_posterior, build_prior
+from cvae_jax.models.registry import (
+    DECODERS,
+    MODELS,
+    build_decoder,
+    build_posterior,
+    build_prior,
+)
 
 LIKELIHOODS = ("gaussian", "bernoulli")
 DECODER_VARIANCES = ("fixed", "per_dim", "per_example")
@@ -153,9 +159,16 @@ def build_mlp_cvae(config, data) -> CVAE:
     hidden, act = tuple(m.hidden), m.activation
     posterior = build_posterior(m)
     encoder = MLPEncoder(m.latent_dim, hidden, act, m.encoder_uses_label, context_dim(posterior))
-    decoder = MLPDecoder(data.x.shape[1], hidden, act, **decoder_options(m))
+    decoder = build_decoder(m, data.x.shape[1])
     prior = build_prior(m, num_classes, data.x.shape[1])
     return CVAE(encoder, decoder, prior, num_classes, posterior=posterior)
+
+
+@DECODERS.register("factorised")
+def factorised_decoder(model_config, output_dim: int) -> "MLPDecoder":
+    """p(x|z,c) = prod_i p(x_i|z,c): every pixel from z and c alone (the default)."""
+    m = model_config
+    return MLPDecoder(output_dim, tuple(m.hidden), m.activation, **decoder_options(m))
 
 
 def context_dim(posterior) -> int:

@@ -19,6 +19,8 @@ PRIORS = Registry("model.prior")
 POSTERIORS = Registry("model.posterior")
 # name -> build(config, data) -> CVAE sized from the data; config_keys: its extra model keys
 MODELS = Registry("model.kind")
+# name -> build(model_config, output_dim) -> flax decoder p(x|z,c) of the MLP model kinds
+DECODERS = Registry("model.decoder")
 
 
 def build_prior(model_config, num_classes: int, input_dim: int | None = None):
@@ -27,6 +29,11 @@ def build_prior(model_config, num_classes: int, input_dim: int | None = None):
     if "input_dim" in inspect.signature(build).parameters:
         return build(model_config, num_classes, input_dim=input_dim)
     return build(model_config, num_classes)
+
+
+def build_decoder(model_config, output_dim: int):
+    """The decoder named by `model_config.decoder` ('factorised' by default)."""
+    return DECODERS.get(model_config.get("decoder", "factorised")).build(model_config, output_dim)
 
 
 def build_posterior(model_config):
