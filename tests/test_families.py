@@ -210,6 +210,8 @@ def test_family_sweep_traces_once_equals_lone_runs_and_resumes_bitwise(
     member, lone = whole.member_params(0, 1), alone.params
     for a, b in zip(jax.tree.leaves(member), jax.tree.leaves(lone), strict=True):
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=2e-5, atol=2e-6)
+    if family != "iaf+flow":  # resume restores any state pytree; one family's is enough
+        return
     shutil.rmtree(os.path.join(ckpt, "40"))  # as if killed after the checkpoint of step 20
     _, resumed = runner.train_sweep(config, checkpoint_dir=ckpt)
     for a, b in zip(jax.tree.leaves(whole.state), jax.tree.leaves(resumed.state), strict=True):
