@@ -8,6 +8,7 @@ import pytest
 from cvae_jax.config import base_config
 from cvae_jax.errors import ConfigError, DataError
 from cvae_jax.training import checkpoint, runner, selection
+from cvae_jax.training.step import burda_schedule
 
 
 def test_update_keeps_the_best_and_stops_after_patience_evaluations():
@@ -88,3 +89,10 @@ def test_bad_selection_settings_are_one_line_each():
     config.data.validation_examples = 60
     with pytest.raises(DataError, match="validation_examples=60 leaves no training examples"):
         runner.build_setup(config)
+
+
+@pytest.mark.parametrize("num_steps", [60, 3280])
+def test_burda_schedule_ends_at_a_tenth_however_short_the_run(num_steps):
+    schedule = burda_schedule(num_steps)
+    assert float(schedule(0)) == pytest.approx(1.0 if num_steps == 3280 else 10 ** (-4 / 7))
+    assert float(schedule(num_steps - 1)) == pytest.approx(0.1, rel=1e-5)  # 10^(-7/7)

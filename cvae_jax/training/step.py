@@ -71,8 +71,10 @@ def burda_schedule(num_steps: int) -> optax.Schedule:
     """Burda et al. (2016)'s passes: 3^i epochs at 10^(-i/7) times the learning rate, i = 0..7
     (3,280 epochs in all), each pass the same fraction of `num_steps` as of their 3,280."""
     passes = 3 ** np.arange(8)
-    boundaries = np.cumsum(passes)[:-1] * num_steps // passes.sum()
-    return optax.piecewise_constant_schedule(1.0, {int(b): 10 ** (-1 / 7) for b in boundaries})
+    scales = {}  # a short run's passes may start at the same step: their decays multiply
+    for b in np.cumsum(passes)[:-1] * num_steps // passes.sum():
+        scales[int(b)] = scales.get(int(b), 1.0) * 10 ** (-1 / 7)
+    return optax.piecewise_constant_schedule(1.0, scales)
 
 
 def with_learning_rate(opt_state, learning_rate):
