@@ -135,6 +135,20 @@ def _most_probable_path(model, params, z, y):
     return masked.sample_with_uniforms(half, logits).probs
 
 
+def draw_images(key, model, params, z, y):
+    """x ~ p(x | z, y) for latents z [B, Dz]: binary images [B, D] of a Bernoulli decoder.
+
+    Factorised: one Bernoulli draw per pixel from the decoder's probabilities. Autoregressive:
+    pixel by pixel in raster order, each drawn given those before it (one compiled loop).
+    """
+    if reads_x(model):
+        logits = lambda x: model.apply(params, z, y, x, method=model.decode)["logits"]  # noqa: E731
+        num_pixels = model.decoder.image_shape[0] * model.decoder.image_shape[1]
+        return masked.sample(key, logits, (z.shape[0], num_pixels)).x
+    probs = dist.decoder_mean(model.apply(params, z, y, method=model.decode))
+    return jax.random.bernoulli(key, probs).astype(probs.dtype)
+
+
 def completions(key, model, params, c, num_samples: int) -> jax.Array:
     """Decoder means of x for z ~ p(z|c): several plausible completions per input [B, K, Dx]."""
     z = model.apply(params, c, key, num_samples, method=model.prior_sample)  # [K, B, Dz]

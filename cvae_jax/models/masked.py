@@ -187,7 +187,7 @@ DECODER_KEYS = ("decoder_window", "decoder_layers", "decoder_channels")
 @DECODERS.register("autoregressive", config_keys=DECODER_KEYS)
 def autoregressive_decoder(model_config, output_dim: int) -> AutoregressiveDecoder:
     """PixelCNN-style p(x|z,c) over square binary images: `model.decoder_window` pixels of
-    context around each pixel (0: factorised; the image side - 1: a full PixelCNN)."""
+    context around each pixel (0: factorised; the image side - 1 or more: a full PixelCNN)."""
     m, side = model_config, int(round(np.sqrt(output_dim)))
     if side * side != output_dim or m.likelihood != "bernoulli":
         raise ConfigError(
@@ -195,7 +195,9 @@ def autoregressive_decoder(model_config, output_dim: int) -> AutoregressiveDecod
             f"likelihood; this data has {output_dim} features and model.likelihood="
             f"{m.likelihood!r}. Use model.decoder='factorised' for other data."
         )
+    # A window beyond the image side - 1 reaches no further pixel: clipped to the full window.
+    window = min(int(m.get("decoder_window", 3)), full_window((side, side)))
     return AutoregressiveDecoder(
-        (side, side), int(m.get("decoder_window", 3)), int(m.get("decoder_layers", 2)),
+        (side, side), window, int(m.get("decoder_layers", 2)),
         int(m.get("decoder_channels", 32)), tuple(m.hidden), activation=m.activation,
     )  # fmt: skip
