@@ -18,7 +18,7 @@ ALL_FAMILIES = (
     "standard", "mog", "vamp", "flow",
     "standard+iaf", "mog+iaf", "flow+iaf",
     "standard+hvae", "mog+hvae", "flow+hvae",
-    "standard+iwae",
+    "standard+iwae", "vq",
 )  # fmt: skip
 
 
@@ -51,6 +51,9 @@ def get_config(arg: str = ""):
     config.families = ml_collections.ConfigDict()
     config.families.latent_dims = (8, 4)  # +hvae: d_1, d_2 (bottom-up)
     config.families.iwae_samples = 5  # +iwae: k of the training bound (Burda et al.: 5, 50)
+    config.families.codebook_size = 32  # vq: K codes of code_dim, model.latent_dim of them
+    config.families.code_dim = 4
+    config.families.codebook_update = "ema"  # the paper's appendix; or 'gradient'
 
     config.classifier = classifier_config()
 
@@ -64,7 +67,8 @@ def get_config(arg: str = ""):
     config.figures = ml_collections.ConfigDict()
     config.figures.samples_per_label = 8
     if arg == "smoke":
-        config.variants = ("vamp", "flow+iaf", "mog+hvae+iwae")  # every family, 3 compiles
+        config.variants = ("vamp", "flow+iaf", "mog+hvae+iwae", "vq")  # every family
+        config.families.codebook_size = 4
         config.model.hidden = (16,)
         config.model.latent_dim = 2
         config.model.prior_components = 10

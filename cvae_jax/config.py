@@ -39,6 +39,7 @@ GRID_AXES = {
     "kl_warmup_steps": "objective.kl_warmup_steps",
     "learning_rate": "training.learning_rate",
     "hybrid_alpha": "objective.hybrid_alpha",
+    "commitment": "objective.commitment",
 }
 STEP_AXES = ("capacity_steps", "kl_warmup_steps")  # step counts: integer values
 ON_NONFINITE = ("freeze", "raise")  # a diverged member: freeze it and go on, or stop
@@ -100,6 +101,8 @@ def base_config() -> ml_collections.ConfigDict:
     config.objective.hybrid_alpha = 1.0
     # k importance samples: the IWAE objective (Burda et al. 2016); 1 is the ELBO
     config.objective.iwae_samples = 1
+    # VQ-VAE (model.kind='vq'): beta of the commitment term (van den Oord et al. 2017)
+    config.objective.commitment = 0.25
 
     config.training = ml_collections.ConfigDict()
     config.training.num_steps = 5000
@@ -390,11 +393,13 @@ def _check_families(config) -> None:
             "model.kind='hierarchical' has Gaussian conditionals at every layer; "
             f"model.posterior={m.posterior!r} is not defined for it (use 'gaussian')."
         )
-    if m.decoder != "factorised" and m.kind not in ("mlp", "image_mlp"):
+    if m.decoder != "factorised" and m.kind not in ("mlp", "image_mlp", "vq"):
         raise ConfigError(
             f"model.decoder={m.decoder!r} is built by the MLP model kinds ('mlp', "
-            f"'image_mlp'); model.kind={m.kind!r} has its own decoder. Use one of those kinds."
+            f"'image_mlp', 'vq'); model.kind={m.kind!r} has its own decoder. Use one of those."
         )
+    if m.kind == "vq":
+        _check_vq(config)
     if o.iwae_samples > 1:
         axes = grid(config)
         for name in ("free_bits", "capacity_gamma"):
@@ -405,3 +410,20 @@ def _check_families(config) -> None:
                     "KL, which the importance-weighted bound does not contain. Set "
                     f"{name} to 0, or objective.iwae_samples=1."
                 )
+
+
+def _check_vq(config) -> None:
+    """A VQ-VAE's posterior is a point mass on codes and its prior `model.code_prior`."""
+    m, o = config.model, config.objective
+    if m.prior != "standard" or m.posterior != "gaussian":
+        raise ConfigError(
+            f"model.kind='vq' has a point-mass posterior on its codes and the prior "
+            f"model.code_prior; model.prior={m.prior!r} and model.posterior={m.posterior!r} "
+            "do not apply. Leave them at 'standard' and 'gaussian'."
+        )
+    if o.iwae_samples > 1 or any(a != 1 for a in grid(config)["hybrid_alpha"]):
+        raise ConfigError(
+            "model.kind='vq' is trained on the VQ-VAE loss: importance samples of a point-mass "
+            "posterior are all equal and the GSNN term needs a continuous prior. Set "
+            "objective.iwae_samples=1 and hybrid_alpha=1."
+        )

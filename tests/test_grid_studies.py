@@ -121,6 +121,7 @@ def test_families_variants_name_their_settings_and_bad_names_are_refused():
     assert (hvae.kind, hvae.prior, tuple(hvae.latent_dims)) == ("hierarchical", "mog", (8, 4))
     assert by_name["flow+iaf"].model.posterior == "iaf"
     assert by_name["standard+iwae"].objective.iwae_samples == config.families.iwae_samples
+    assert by_name["vq"].model.kind == "vq" and by_name["vq"].model.codebook_update == "ema"
     for v in families.variants(config):
         config_lib.validate(v.config)  # every listed combination is defined
     config.variants = ("mog+ladder",)

@@ -2,12 +2,19 @@
 the straight-through gradient, the two loss terms and where their gradients go, an EMA step
 worked out by hand, and the codebook-usage diagnostics."""
 
+import itertools
+import os
+import shutil
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from cvae_jax.errors import ContractError
+from cvae_jax.config import validate
+from cvae_jax.core import objectives
+from cvae_jax.errors import ConfigError, ContractError
+from cvae_jax.models.code_prior import AutoregressiveCodePrior, CausalCodeNet
 from cvae_jax.models.vq import (
     EMAState,
     VectorQuantizer,
@@ -19,6 +26,7 @@ from cvae_jax.models.vq import (
     straight_through,
     vq_losses,
 )
+from cvae_jax.training import runner
 
 K, D = 7, 3
 RNG = np.random.default_rng(0)
@@ -143,3 +151,97 @@ def test_vector_quantizer_module():
     np.testing.assert_allclose(out.codebook_loss, losses.codebook, rtol=1e-6)
     np.testing.assert_allclose(out.commitment_loss, losses.commitment, rtol=1e-6)
     assert out.codebook_loss.shape == (4, 5)
+
+
+# The conditional VQ-VAE model kind (`models/vq_cvae.py`) and its code priors.
+
+
+def _vq_config(tiny_config, **model_keys):
+    c = tiny_config
+    c.model.kind, c.model.latent_dim = "vq", 2
+    c.model.codebook_size, c.model.code_dim = 4, 2
+    for key, value in model_keys.items():
+        c.model[key] = value
+    c.sweep.betas, c.sweep.num_seeds = (1.0,), 1
+    c.sweep.grid.commitment = (0.1, 1.0)
+    c.training.num_steps = 40
+    return c
+
+
+def test_vq_sweep_over_commitment_equals_lone_member_and_resumes_bitwise_with_ema(
+    tiny_config, tmp_path
+):
+    config = _vq_config(tiny_config, codebook_update="ema")
+    ckpt = str(tmp_path / "ckpt")
+    setup, whole = runner.train_sweep(config, checkpoint_dir=ckpt)
+    first = jax.tree.leaves(whole.member_params(0, 0)["vq_ema"])
+    initial = runner.init_state(
+        setup.model, setup.optimizer, runner.member_keys(int(whole.seeds[0]))[0], setup.data
+    )
+    moved = jax.tree.leaves(initial.params["vq_ema"])
+    assert any(not np.allclose(a, b) for a, b in zip(first, moved, strict=True))  # EMA moved it
+    alone = runner.train_single(config, int(whole.seeds[0]), {"commitment": 1.0})
+    for a, b in zip(jax.tree.leaves(whole.member_params(0, 1)), jax.tree.leaves(alone.params),
+                    strict=True):  # fmt: skip
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=2e-5, atol=2e-6)
+    shutil.rmtree(os.path.join(ckpt, "40"))  # as if killed after the checkpoint of step 20
+    _, resumed = runner.train_sweep(config, checkpoint_dir=ckpt)
+    for a, b in zip(jax.tree.leaves(whole.state), jax.tree.leaves(resumed.state), strict=True):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+def test_a_train_step_moves_the_ema_codebook_by_the_papers_update_and_adam_leaves_it(tiny_config):
+    config = _vq_config(tiny_config, codebook_update="ema", code_prior="uniform")
+    setup = runner.build_setup(config)
+    state = runner.init_state(setup.model, setup.optimizer, jax.random.key(0), setup.data)
+    batch = type(setup.data)(jnp.asarray(setup.data.x[:16]), jnp.asarray(setup.data.y[:16]))
+    step = runner.make_train_step(setup.model, setup.optimizer)
+    new, metrics = jax.jit(step)(state, batch, jax.random.key(1), objectives.DEFAULT_HYPER)
+    variables = state.params
+    c = setup.model.condition(batch.y)
+    z_e = setup.model.apply(variables, batch.x, c, method=lambda m, x, c: m.encoder(x, c))
+    ema = variables["vq_ema"]["codebook"]
+    _, indices = quantize(z_e, ema["codebook"])
+    (size, total), codebook = ema_update(
+        EMAState(ema["cluster_size"], ema["embed_sum"]), z_e, indices, 0.99
+    )  # fmt: skip
+    moved = new.params["vq_ema"]["codebook"]
+    np.testing.assert_allclose(moved["codebook"], codebook, rtol=1e-6)
+    np.testing.assert_allclose(moved["cluster_size"], size, rtol=1e-6)
+    np.testing.assert_allclose(moved["embed_sum"], total, rtol=1e-6)
+    # With the uniform code prior the rate is the constant P log K (van den Oord et al. 3.1).
+    assert float(metrics["rate"]) == pytest.approx(2 * np.log(4), rel=1e-6)
+
+
+def test_the_autoregressive_code_prior_is_causal_and_normalised():
+    num, size = 3, 4
+    prior = AutoregressiveCodePrior(num, size, hidden=8)
+    c = jnp.eye(2)
+    variables = prior.init(jax.random.key(0), c)
+    p = prior.apply(variables, c)
+    codes = jnp.asarray(list(itertools.product(range(size), repeat=num)), jnp.int32)
+    log_p = jax.vmap(lambda k: p.log_prob(jnp.broadcast_to(k, (2, num))))(codes)  # [K^P, 2]
+    np.testing.assert_allclose(jnp.exp(jax.nn.logsumexp(log_p, 0)), 1.0, rtol=1e-5)
+    net = CausalCodeNet(num, size, hidden=8)
+    one_hot = jax.nn.one_hot(codes[5:6], size)
+    v = net.init(jax.random.key(1), one_hot, c[:1])
+    jac = jax.jacobian(lambda oh: net.apply(v, oh, c[:1]))(one_hot)  # d logit_i / d one-hot_j
+    reads = np.abs(np.asarray(jac)).sum(axis=(0, 2, 3, 5)) > 0  # [i, j]
+    np.testing.assert_array_equal(reads, np.tril(np.ones((num, num), bool), -1))
+    draws = p.sample(seed=jax.random.key(2), sample_shape=(5,))
+    assert draws.shape == (5, 2, num) and set(np.unique(draws)) <= set(range(size))
+
+
+@pytest.mark.parametrize(
+    "keys,message",
+    [
+        ({"codebook_size": 1}, r"model.codebook_size=1 is not allowed; it must be an integer >= 2"),
+        ({"prior": "mog"}, r"model.kind='vq' has a point-mass posterior on its codes"),
+        ({"code_prior": "pixelcnn"}, r"model.code_prior='pixelcnn'; choose one of uniform"),
+    ],
+)
+def test_bad_vq_settings_are_one_line_each(tiny_config, keys, message):
+    config = _vq_config(tiny_config, **keys)
+    with pytest.raises(ConfigError, match=message):
+        validate(config)
+        runner.build_setup(config)

@@ -6,7 +6,7 @@ layer, or one Monte Carlo group; `core.latents.rate_groups`); `loss_and_metrics`
 place they are reduced. With k > 1 importance samples the model also returns their log
 weights and the loss is the IWAE objective (Burda et al. 2016).
 Every hyperparameter of the objective (beta, free bits lambda, capacity C, its gamma and
-ramp length, the KL warm-up length, the hybrid weight alpha) is an array in `hyper`, and the schedules are computed
+ramp length, the KL warm-up length, the hybrid weight alpha, the VQ commitment) is an array in `hyper`, and the schedules are computed
 from it and the step counter, so a sweep vmaps over all of them and compiles once.
 """
 
@@ -24,6 +24,7 @@ DEFAULT_HYPER = {
     "capacity_steps": 0.0,
     "kl_warmup_steps": 0.0,
     "hybrid_alpha": 1.0,
+    "commitment": 0.25,
 }
 
 
@@ -85,6 +86,9 @@ def loss_and_metrics(terms, hyper, step=0, free_bits_groups: int = 1):
     if "log_ratio_samples" in terms:  # k > 1 importance samples: the IWAE objective
         loss = iwae_loss(terms, weight * hyper["beta"])
         metrics["iwae"] = -iwae_loss(terms, 1.0)
+    if "vq_commitment" in terms:  # a VQ-VAE: the codebook and commitment terms
+        loss = loss + vq_penalty(terms, hyper["commitment"])
+        metrics["commitment"] = jnp.mean(terms["vq_commitment"])
     if "gsnn_distortion" in terms:  # the model returns it when some member has alpha < 1
         loss = hybrid_loss(loss, terms["gsnn_distortion"], hyper["hybrid_alpha"])
     return loss, {"loss": loss, **metrics}
@@ -111,6 +115,12 @@ def negative_bound(terms):
         log_w = terms["log_likelihood_samples"] + terms["log_ratio_samples"]  # [k, B]
         return -(jax.nn.logsumexp(log_w, axis=0) - jnp.log(log_w.shape[0]))
     return terms["distortion"] + jnp.sum(terms["rate_groups"], axis=-1)
+
+
+def vq_penalty(terms, commitment):
+    """mean ||sg[z_e] - e||^2 + beta_c mean ||z_e - sg[e]||^2 (van den Oord et al. 2017, eq. 3),
+    each summed over the example's code vectors; beta_c may be swept (a traced array)."""
+    return jnp.mean(terms["vq_codebook"]) + commitment * jnp.mean(terms["vq_commitment"])
 
 
 def hybrid_loss(cvae_loss, gsnn_distortion, alpha):

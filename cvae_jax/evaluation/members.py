@@ -97,18 +97,23 @@ def evaluate_member(model, params, test, classify, num_classes: int, e: Settings
     labels = jnp.arange(num_classes)
     hit = classify(swapped) == labels[None, :]  # [B, L]
     other = labels[None, :] != y[:n_swap, None]
-    return per_layer(q, bounds) | {
-        "test_elbo": -jnp.mean(bounds["distortion"] + bounds["rate"]),
-        "test_iwae": jnp.mean(bounds["iwae"]),
-        "test_distortion": jnp.mean(bounds["distortion"]),
-        "test_rate": jnp.mean(bounds["rate"]),
-        "mi_zxy": split["mi_zxy"],
-        "mi_zy": split["mi_zy"],
-        "kl_conditional": split["kl_conditional"],
-        "active_units": diag.active_units(latents.centre(q)),
-        "conditional_accuracy": jnp.mean(classify(samples) == labels[:, None]),
-        "swap_accuracy": jnp.sum(hit * other) / jnp.sum(other),
-    }
+    own = model.apply(params, x, y, method=model.latent_diagnostics)  # a kind's own (VQ)
+    return (
+        per_layer(q, bounds)
+        | own
+        | {
+            "test_elbo": -jnp.mean(bounds["distortion"] + bounds["rate"]),
+            "test_iwae": jnp.mean(bounds["iwae"]),
+            "test_distortion": jnp.mean(bounds["distortion"]),
+            "test_rate": jnp.mean(bounds["rate"]),
+            "mi_zxy": split["mi_zxy"],
+            "mi_zy": split["mi_zy"],
+            "kl_conditional": split["kl_conditional"],
+            "active_units": diag.active_units(latents.centre(q)),
+            "conditional_accuracy": jnp.mean(classify(samples) == labels[:, None]),
+            "swap_accuracy": jnp.sum(hit * other) / jnp.sum(other),
+        }
+    )
 
 
 @partial(jax.jit, static_argnames=("model", "classify", "num_classes", "settings"))

@@ -14,6 +14,7 @@ from cvae_jax.models import (  # noqa: F401
     masked,
     mixture_priors,
     mlp,
+    vq_cvae,
 )
 from cvae_jax.models.cvae import CVAE, BinarizedCVAE
 from cvae_jax.models.registry import (

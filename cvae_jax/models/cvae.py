@@ -13,6 +13,9 @@ The interface every family follows (a registry entry plus its module):
 inference path (encode), the generative path (prior_distribution, prior_sample, decode).
 """
 
+import dataclasses
+import functools
+
 import distrax
 import flax.linen as nn
 import jax
@@ -118,6 +121,11 @@ class CVAE(nn.Module):
             terms["gsnn_distortion"] = -dist.decoder_log_prob(x, decoded_prior)  # [B]
         return terms
 
+    def latent_diagnostics(self, x, y) -> dict:
+        """A model kind's own scalars on (x, y), reported per member (VQ: codebook usage)."""
+        del x, y
+        return {}
+
     def _iwae_terms(self, x, c, q, p, key):
         """k draws z_k ~ q: their log p(x|z_k,c) and log p(z_k|c) - log q(z_k|x,c), [k, B] each."""
         k = self.iwae_samples
@@ -142,29 +150,35 @@ def reads_x(model) -> bool:
     return bool(getattr(model.decoder, "uses_x", False))
 
 
-class BinarizedCVAE(CVAE):
+class DynamicBinarization:
     """Trains on x ~ Bernoulli(pixels) drawn afresh each step (dynamic binarisation).
 
-    The binarisation key is split from the step's own key, so the draws depend only on
-    (seed, step) and a resumed or vmapped run sees the same ones. Evaluation methods
-    (encode, decode, prior_distribution) see x unchanged.
+    A mixin before a CVAE class. The binarisation key is split from the step's own key, so
+    the draws depend only on (seed, step) and a resumed or vmapped run sees the same ones.
+    Evaluation methods (encode, decode, prior_distribution) see x unchanged.
     """
 
-    def __call__(self, x, y, key):
+    def __call__(self, x, y, key, **kwargs):
         binarize_key, sample_key = jax.random.split(key)
         x = jax.random.bernoulli(binarize_key, x).astype(x.dtype)
-        return super().__call__(x, y, sample_key)
+        return super().__call__(x, y, sample_key, **kwargs)
 
 
-def binarized(model: CVAE) -> BinarizedCVAE:
-    """The same modules, trained with dynamic binarisation (`data.binarize='dynamic'`)."""
-    fields = (
-        "encoder",
-        "decoder",
-        "prior",
-        "num_classes",
-        "gsnn_term",
-        "posterior",
-        "iwae_samples",
+class BinarizedCVAE(DynamicBinarization, CVAE):
+    """The CVAE trained with dynamic binarisation."""
+
+
+@functools.cache
+def _binarized_class(cls):
+    if cls is CVAE:
+        return BinarizedCVAE
+    return type(
+        f"Binarized{cls.__name__}", (DynamicBinarization, cls), {"__module__": cls.__module__}
     )
-    return BinarizedCVAE(**{name: getattr(model, name) for name in fields})
+
+
+def binarized(model: CVAE) -> CVAE:
+    """The same modules, trained with dynamic binarisation (`data.binarize='dynamic'`); any
+    CVAE subclass (a model kind's own) keeps its class and fields."""
+    fields = [f.name for f in dataclasses.fields(model) if f.name not in ("parent", "name")]
+    return _binarized_class(type(model))(**{name: getattr(model, name) for name in fields})

@@ -133,6 +133,10 @@ class VQOutput(NamedTuple):
     commitment_loss: jax.Array  # [...] already weighted by the commitment beta
 
 
+# uniform(+-sqrt(3 / D)), the scale Sonnet's and Haiku's VQ modules use
+CODEBOOK_INIT = nn.initializers.variance_scaling(1.0, "fan_in", "uniform", in_axis=-1, out_axis=-2)
+
+
 class VectorQuantizer(nn.Module):
     """The codebook [K, D] as a param, learned by the codebook loss's gradient.
 
@@ -142,10 +146,7 @@ class VectorQuantizer(nn.Module):
 
     codebook_size: int
     code_dim: int
-    # uniform(+-sqrt(3 / D)), the scale Sonnet's and Haiku's VQ modules use
-    codebook_init: nn.initializers.Initializer = nn.initializers.variance_scaling(
-        1.0, "fan_in", "uniform", in_axis=-1, out_axis=-2
-    )
+    codebook_init: nn.initializers.Initializer = CODEBOOK_INIT
 
     @nn.compact
     def __call__(self, z_e, commitment=0.25) -> VQOutput:  # z_e [..., D]

@@ -6,7 +6,8 @@ A variant is named `<prior>[+iaf][+hvae][+iwae]`: the prior (any registered `mod
   hvae   two stochastic layers, `families.latent_dims` (Burda et al. 2016)
   iwae   trained on the IWAE bound with `families.iwae_samples` samples (Burda et al. 2016)
 Combinations that are not defined (vamp+iaf, vamp+hvae, iaf+hvae) are refused by config
-validation. Each variant is one compiled sweep over beta x seeds on the same data, evaluated
+validation. `vq` is the conditional VQ-VAE (van den Oord et al. 2017; `models/vq_cvae.py`),
+its codebook from `families.codebook_size`, `code_dim` and `codebook_update`. Each variant is one compiled sweep over beta x seeds on the same data, evaluated
 with every diagnostic of `evaluation.members` (test ELBO, IWAE bound, the rate split, active
 units, classifier accuracy of samples and swaps). Figures: samples per family, the
 rate-distortion plane and the IWAE bound against the rate with one curve per family, and
@@ -52,10 +53,23 @@ CURVES = {
 }
 
 
+def _vq(c, f):
+    """The conditional VQ-VAE (van den Oord et al. 2017): latent_dim code vectors."""
+    c.model.kind = "vq"
+    c.model.codebook_size, c.model.code_dim = int(f.codebook_size), int(f.code_dim)
+    c.model.codebook_update = f.codebook_update
+
+
+MODEL_KINDS = {"vq": _vq}  # variant names that set the model kind instead of a prior
+
+
 def family_variant(config, name: str) -> Variant:
     """The config of one family: its prior, then each modifier applied in turn."""
     v = variant(config, name)
     prior, *modifiers = name.split("+")
+    if prior in MODEL_KINDS:
+        MODEL_KINDS[prior](v.config, config.families)
+        return v
     v.config.model.prior = prior
     for m in modifiers:
         MODIFIERS[m](v.config, config.families)
@@ -70,10 +84,12 @@ def check(config) -> None:
     for name in config.variants:
         prior, *modifiers = name.split("+")
         unknown = [m for m in modifiers if m not in MODIFIERS]
+        if name in MODEL_KINDS:
+            continue
         if prior not in PRIORS.names() or unknown:
             raise ConfigError(
                 f"variants: {name!r} is not <prior>[+iaf][+hvae][+iwae] with a prior among "
-                f"{', '.join(PRIORS.names())}."
+                f"{', '.join(PRIORS.names())}, nor one of {', '.join(MODEL_KINDS)}."
             )
 
 

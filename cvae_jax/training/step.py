@@ -89,6 +89,25 @@ def _all_finite(tree) -> jax.Array:
     return jnp.all(jnp.stack([jnp.all(jnp.isfinite(leaf)) for leaf in leaves]))
 
 
+def apply_training(model, variables, batch: Dataset, key):
+    """(terms, updated model state): the forward pass with every variable collection other
+    than 'params' mutable. Such collections (a VQ-VAE's EMA codebook) are model state that
+    the forward pass updates, not the optimiser; without any, the state is {}."""
+    state_names = [name for name in variables if name != "params"]
+    if not state_names:
+        return model.apply(variables, batch.x, batch.y, key), {}
+    return model.apply(variables, batch.x, batch.y, key, mutable=state_names)
+
+
+def only_parameters(grads):
+    """The gradients with every collection but 'params' zeroed: Adam's moments of the model
+    state then stay 0 and its update is exactly 0, so the forward pass alone moves it."""
+    return {
+        name: g if name == "params" else jax.tree.map(jnp.zeros_like, g)
+        for name, g in grads.items()
+    }
+
+
 def make_train_step(
     model, optimizer, lr_schedule: Callable | None = None, free_bits_groups: int = 1
 ):
@@ -101,16 +120,19 @@ def make_train_step(
 
     def train_step(state: TrainState, batch: Dataset, key, hyper):
         def loss_fn(params):
-            terms = model.apply(params, batch.x, batch.y, key)
-            return objectives.loss_and_metrics(terms, hyper, state.step, free_bits_groups)
+            terms, model_state = apply_training(model, params, batch, key)
+            loss, metrics = objectives.loss_and_metrics(terms, hyper, state.step, free_bits_groups)
+            return loss, (metrics, model_state)
 
-        (loss, metrics), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
+        grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
+        (loss, (metrics, model_state)), grads = grad_fn(state.params)
+        grads = only_parameters(grads)
         opt_state = state.opt_state
         if "learning_rate" in hyper:
             lr = hyper["learning_rate"] * lr_schedule(state.step)
             opt_state = with_learning_rate(opt_state, lr)
         updates, opt_state = optimizer.update(grads, opt_state, state.params)
-        params = optax.apply_updates(state.params, updates)
+        params = {**optax.apply_updates(state.params, updates), **model_state}
         # A member that produces a non-finite loss or gradient is frozen at its last finite
         # parameters (a select, not a branch, so it stays per member under vmap).
         finite = jnp.isfinite(loss) & _all_finite(grads)
