@@ -24,7 +24,7 @@ from cvae_jax.training.step import init_state, make_train_step, member_keys
 from cvae_jax.training.sweep import init_sweep
 
 
-def _median_seconds(fn, *args, reps: int) -> float:
+def median_seconds(fn, *args, reps: int) -> float:
     jax.block_until_ready(fn(*args))
     times = []
     for _ in range(reps):
@@ -36,7 +36,7 @@ def _median_seconds(fn, *args, reps: int) -> float:
 
 def matmul_gflops(n: int = 2048, reps: int = 7) -> float:
     a = jnp.asarray(np.random.default_rng(0).normal(size=(n, n)), jnp.float32)
-    seconds = _median_seconds(jax.jit(jnp.matmul), a, a, reps=reps)
+    seconds = median_seconds(jax.jit(jnp.matmul), a, a, reps=reps)
     return 2 * n**3 / seconds / 1e9
 
 

@@ -64,6 +64,7 @@ RANGES = {
     "model.decoder_window": (lambda v: v >= 0, "an integer >= 0 (0: a factorised decoder)"),
     "model.codebook_size": (lambda v: v >= 2, "an integer >= 2 (codes to choose between)"),
     "model.code_dim": (lambda v: v >= 1, _POSITIVE_INT),
+    "model.code_prior_hidden": (lambda v: v >= 1, _POSITIVE_INT),
     "model.ema_decay": (lambda v: 0 <= v < 1, "a decay in [0, 1)"),
     "objective.commitment": (lambda v: v >= 0, _NON_NEGATIVE),
     "model.decoder_layers": (lambda v: v >= 1, _POSITIVE_INT),

@@ -139,7 +139,9 @@ class VQCVAE(CVAE):
         }
 
 
-VQ_KEYS = ("codebook_size", "code_dim", "codebook_update", "ema_decay", "code_prior")
+VQ_KEYS = (
+    "codebook_size", "code_dim", "codebook_update", "ema_decay", "code_prior", "code_prior_hidden",
+)  # fmt: skip
 
 
 @MODELS.register("vq", config_keys=VQ_KEYS)
@@ -157,7 +159,8 @@ def build_vq_cvae(config, data) -> VQCVAE:
     if prior == "uniform":
         code_prior = UniformCodePrior(positions, size)
     else:
-        code_prior = AutoregressiveCodePrior(positions, size, hidden[0], activation=m.activation)
+        width = int(m.get("code_prior_hidden", 64))
+        code_prior = AutoregressiveCodePrior(positions, size, width, activation=m.activation)
     return VQCVAE(
         VQEncoder(positions, code_dim, hidden, m.activation),
         build_decoder(m, data.x.shape[1]),
