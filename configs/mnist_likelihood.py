@@ -19,7 +19,7 @@ from cvae_jax.errors import ConfigError
 # Every row of the table; `variants` picks some (docs/mnist.md says what each one is).
 ROWS = (
     "vae_1", "iwae5_1", "iwae50_1", "vae_2", "iwae5_2", "iwae50_2",
-    "mog_1", "vamp_1", "iaf_1", "cvae_standard", "cvae_learned_conditional", "cvae_vamp",
+    "mog_1", "vamp_1", "iaf_1", "vq_1", "cvae_standard", "cvae_learned_conditional", "cvae_vamp",
 )  # fmt: skip
 PUBLISHED_EPOCHS = 3280  # Burda et al. 2016: sum of 3^i epochs, i = 0..7
 TRAIN_EXAMPLES = 50_000  # 60,000 minus the validation split

@@ -82,7 +82,8 @@ class CausalCodeNet(nn.Module):
         kernel = self.param("kernel", nn.initializers.lecun_normal(), (num * k, num * width))
         kernel = kernel.reshape(num, k, num, width) * causal[:, None, :, None]
         h = jnp.einsum("...jk,jkih->...ih", x, kernel)  # [..., P, H]
-        h = h + nn.Dense(num * width, name="condition")(c).reshape(*c.shape[:-1], num, width)
+        if c.shape[-1]:  # an empty condition (an unconditional VAE) adds nothing
+            h = h + nn.Dense(num * width, name="condition")(c).reshape(*c.shape[:-1], num, width)
         for i in range(self.num_layers - 1):
             h = nn.Dense(width, name=f"position_{i}")(act(h))
         return nn.Dense(k, name="logits")(act(h))

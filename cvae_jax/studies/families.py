@@ -55,9 +55,9 @@ CURVES = {
 
 def _vq(c, f):
     """The conditional VQ-VAE (van den Oord et al. 2017): latent_dim code vectors."""
-    c.model.kind = "vq"
-    c.model.codebook_size, c.model.code_dim = int(f.codebook_size), int(f.code_dim)
-    c.model.codebook_update = f.codebook_update
+    with c.model.unlocked():  # the kind's own keys (a launcher locks the config)
+        c.model.update({"kind": "vq", "codebook_size": int(f.codebook_size),
+                        "code_dim": int(f.code_dim), "codebook_update": f.codebook_update})  # fmt: skip
 
 
 MODEL_KINDS = {"vq": _vq}  # variant names that set the model kind instead of a prior

@@ -35,11 +35,18 @@ ROWS = {
     "mog_1": ({"prior": "mog"}, False, None, ""),
     "vamp_1": ({"prior": "vamp"}, False, 85.57, "Tomczak & Welling 2018, VampPrior, 1 layer (static)"),
     "iaf_1": ({"posterior": "iaf"}, False, None, ""),
+    "vq_1": ({"kind": "vq"}, False, None, ""),
     "cvae_standard": ({}, True, 82.32, "nbip/IWAE README, label-conditioned, k=1"),
     "cvae_learned_conditional": ({"prior": "learned_conditional"}, True, 82.32, "nbip/IWAE README, label-conditioned, k=1"),
     "cvae_vamp": ({"prior": "vamp"}, True, 82.32, "nbip/IWAE README, label-conditioned, k=1"),
 }  # fmt: skip
 TWO_LAYERS = (100, 50)  # Burda et al.'s two stochastic layers
+# The VQ-VAE row: 16 code vectors of 8 numbers, 128 EMA codes, the autoregressive code prior;
+# its -log p(x) bound is -log p(x|z_q) - log p(k_q) (a point-mass posterior: docs/families.md).
+VQ_CODES = {
+    "latent_dim": 16, "code_dim": 8, "codebook_size": 128, "codebook_update": "ema",
+    "code_prior": "autoregressive",
+}  # fmt: skip
 
 
 def check(config) -> None:
@@ -58,6 +65,9 @@ def likelihood_variants(config):
         v.config.objective.iwae_samples = overrides.get("iwae_samples", 1)
         if overrides.get("layers", 1) == 2:
             m.kind, m.latent_dims = "hierarchical", TWO_LAYERS
+        if overrides.get("kind") == "vq":  # VQ_CODES: its codes, as `vq` rows everywhere
+            with m.unlocked():  # the kind's own keys (a launcher locks the config)
+                m.update({"kind": "vq", **VQ_CODES})
         if not conditioned:
             v.config.data.num_classes = 0  # an empty condition: the plain VAE
         variants.append(v)
