@@ -168,10 +168,20 @@ def _vq_config(tiny_config, **model_keys):
     return c
 
 
-def test_vq_sweep_over_commitment_equals_lone_member_and_resumes_bitwise_with_ema(
+def test_vq_with_an_autoregressive_decoder_sweeps_like_lone_members_and_resumes_bitwise(
     tiny_config, tmp_path
 ):
-    config = _vq_config(tiny_config, codebook_update="ema")
+    """Both new models in one sweep (CI time): VQ with the EMA codebook, decoding 4x4 binary
+    images pixel by pixel; a commitment grid point equals the member trained alone."""
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 128)
+    x = (rng.random((128, 4, 4)) < np.where(y[:, None, None], 0.7, 0.2)).astype(np.float32)
+    np.savez(tmp_path / "binary.npz", x=x, y=y)
+    config = _vq_config(tiny_config, codebook_update="ema", decoder="autoregressive")
+    with config.unlocked():
+        config.model.update(decoder_window=1, decoder_layers=1, decoder_channels=4)
+        config.model.likelihood = "bernoulli"
+        config.data.update(name="npz", path=str(tmp_path / "binary.npz"), test_fraction=0.0)
     ckpt = str(tmp_path / "ckpt")
     setup, whole = runner.train_sweep(config, checkpoint_dir=ckpt)
     first = jax.tree.leaves(whole.member_params(0, 0)["vq_ema"])
