@@ -29,12 +29,13 @@ def get_config(arg: str = ""):
     config.model.decoder = "autoregressive"  # the variants set decoder_window
     config.model.decoder_window = 0
     config.model.decoder_layers = 2
-    config.model.decoder_channels = 32
+    config.model.decoder_channels = 16
 
-    config.training.num_steps = 10000
-    config.training.batch_size = 128
+    # A CPU budget: the full window's masked convolution is most of the cost (docs/collapse.md)
+    config.training.num_steps = 3000
+    config.training.batch_size = 64
     config.training.learning_rate = 1e-3
-    config.training.log_every = 1000
+    config.training.log_every = 500
 
     config.sweep.num_seeds = 2
 
@@ -43,7 +44,7 @@ def get_config(arg: str = ""):
     config.collapse = ml_collections.ConfigDict()
     config.collapse.betas = (1.0,)
     config.collapse.free_bits = (0.0, 0.5)  # nats per latent dimension (Kingma et al. 2016)
-    config.collapse.kl_warmup_steps = (0, 5000)  # Bowman et al. (2016)
+    config.collapse.kl_warmup_steps = (0, 1500)  # Bowman et al. (2016)
     config.collapse.latents = 4  # z ~ p(z|y) per label for the z-share
     config.collapse.draws_per_latent = 8  # x ~ p(x|z,y) per latent
 
