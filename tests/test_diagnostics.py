@@ -13,14 +13,17 @@ from cvae_jax.data.synthetic import TOY_MEANS, two_gaussians
 N = 2000
 
 
+@jax.jit  # one function, so calls with the same shapes share one compilation
+def _jitted_split(key, mean_q, log_var_q, mean_p, log_var_p, labels):
+    q, p = DiagonalGaussian(mean_q, log_var_q), DiagonalGaussian(mean_p, log_var_p)
+    return diag.rate_split(key, q, p, labels)
+
+
 def _split(mean_q, log_var_q, mean_p=None, log_var_p=None, labels=None, key=0):
     mean_p = jnp.zeros_like(mean_q) if mean_p is None else mean_p
     log_var_p = jnp.zeros_like(mean_q) if log_var_p is None else log_var_p
     labels = jnp.zeros(mean_q.shape[0], jnp.int32) if labels is None else labels
-    split = lambda k, mq, lq, mp, lp, y: diag.rate_split(
-        k, DiagonalGaussian(mq, lq), DiagonalGaussian(mp, lp), y
-    )
-    out = jax.jit(split)(jax.random.key(key), mean_q, log_var_q, mean_p, log_var_p, labels)
+    out = _jitted_split(jax.random.key(key), mean_q, log_var_q, mean_p, log_var_p, labels)
     return {k: float(v) for k, v in out.items()}
 
 
