@@ -47,9 +47,10 @@ def fixed_latent_samples(path, pictures: dict, image_shape, title: str) -> None:
     (beta, remedy); in a panel each row holds one z and the draws x ~ p(x|z,y) along it."""
     names = list(dict.fromkeys(k[0] for k in pictures))
     settings = list(dict.fromkeys(k[1:] for k in pictures))
-    fig, axes = plt.subplots(
-        len(names), len(settings), figsize=(2.2 * len(settings), 2.2 * len(names)), squeeze=False
-    )
+    rows, cols = np.asarray(next(iter(pictures.values()))).shape[:2]
+    panel = 2.4  # inches per panel's width; its height follows the mosaic's shape
+    size = (panel * len(settings), (panel * rows / cols + 0.3) * len(names) + 0.6)
+    fig, axes = plt.subplots(len(names), len(settings), figsize=size, squeeze=False)
     for i, name in enumerate(names):
         for j, (beta, how) in enumerate(settings):
             ax = axes[i, j]
