@@ -177,7 +177,9 @@ def test_vq_with_an_autoregressive_decoder_sweeps_like_lone_members_and_resumes_
     y = rng.integers(0, 2, 128)
     x = (rng.random((128, 4, 4)) < np.where(y[:, None, None], 0.7, 0.2)).astype(np.float32)
     np.savez(tmp_path / "binary.npz", x=x, y=y)
-    config = _vq_config(tiny_config, codebook_update="ema", decoder="autoregressive")
+    config = _vq_config(
+        tiny_config, codebook_update="ema", decoder="autoregressive", code_prior="uniform"
+    )
     with config.unlocked():
         config.model.update(decoder_window=1, decoder_layers=1, decoder_channels=4)
         config.model.likelihood = "bernoulli"
