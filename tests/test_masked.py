@@ -152,6 +152,10 @@ def _autoregressive_config(window=2):
 
 def test_an_autoregressive_cvae_trains_in_a_sweep_and_draws_images_in_one_loop():
     config = _autoregressive_config()
+    # With the families' richest combination: a flow prior, an IAF posterior and the IWAE
+    # objective, whose k samples of z are decoded against the same image.
+    config.model.prior, config.model.posterior, config.objective.iwae_samples = "flow", "iaf", 2
+    config.model.flow_hidden = (8,)
     setup, result = runner.train_sweep(config)
     assert all(np.isfinite(r["final_loss"]) and r["diverged_at"] == -1 for r in result.rows())
     # Scoring needs the image (teacher forcing); images come from the compiled sampler.
