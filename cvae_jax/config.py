@@ -25,6 +25,7 @@ from cvae_jax.data import DATASETS, Dataset, validate_dataset
 from cvae_jax.errors import ConfigError
 from cvae_jax.models import DECODERS, MODELS, POSTERIORS, PRIORS
 from cvae_jax.models.mlp import DECODER_VARIANCES, LIKELIHOODS
+from cvae_jax.models.vq_cvae import CODE_PRIORS, CODEBOOK_UPDATES
 
 LR_SCHEDULES = ("constant", "cosine", "burda")
 # Every hyperparameter a sweep can vary, and the key holding its value when it is not swept.
@@ -163,6 +164,8 @@ def _choices() -> dict[str, tuple[str, ...]]:
         "data.name": DATASETS.names(),
         "model.likelihood": (*LIKELIHOODS, "auto"),
         "model.decoder_variance": DECODER_VARIANCES,
+        "model.codebook_update": CODEBOOK_UPDATES,
+        "model.code_prior": CODE_PRIORS,
         "training.lr_schedule": LR_SCHEDULES,
         "training.on_nonfinite": ON_NONFINITE,
     }

@@ -249,7 +249,10 @@ def test_the_autoregressive_code_prior_is_causal_and_normalised():
     [
         ({"codebook_size": 1}, r"model.codebook_size=1 is not allowed; it must be an integer >= 2"),
         ({"prior": "mog"}, r"model.kind='vq' has a point-mass posterior on its codes"),
-        ({"code_prior": "pixelcnn"}, r"model.code_prior='pixelcnn'; choose one of uniform"),
+        (
+            {"code_prior": "pixelcnn"},
+            r"model.code_prior: Unknown code prior 'pixelcnn'; choose one of uniform",
+        ),
     ],
 )
 def test_bad_vq_settings_are_one_line_each(tiny_config, keys, message):

@@ -29,8 +29,8 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from cvae_jax import checks
 from cvae_jax.core import distributions as dist
-from cvae_jax.errors import ConfigError
 from cvae_jax.models import vq
 from cvae_jax.models.code_prior import AutoregressiveCodePrior, UniformCodePrior
 from cvae_jax.models.cvae import CVAE, reads_x
@@ -105,9 +105,12 @@ class VQCVAE(CVAE):
 
     codebook: nn.Module | None = None
 
+    def _codes(self, x, c):
+        """The encoder's code indices [B, P]."""
+        return vq.quantize(self.encoder(x, c), self.codebook.table())[1]
+
     def _posterior(self, x, c):
-        _, indices = vq.quantize(self.encoder(x, c), self.codebook.table())
-        return distrax.Independent(distrax.Deterministic(indices), 1)
+        return distrax.Independent(distrax.Deterministic(self._codes(x, c)), 1)
 
     def _decode(self, z, c, x):
         e = self.codebook.table()[z.astype(jnp.int32)]  # [..., P, D]
@@ -131,8 +134,7 @@ class VQCVAE(CVAE):
 
     def latent_diagnostics(self, x, y) -> dict:
         """Codebook usage on (x, y): perplexity and dead codes (codes no input picks)."""
-        _, indices = vq.quantize(self.encoder(x, self.condition(y)), self.codebook.table())
-        size = self.codebook.codebook_size
+        indices, size = self._codes(x, self.condition(y)), self.codebook.codebook_size
         return {
             "perplexity": vq.perplexity(indices, size),
             "dead_codes": vq.dead_codes(indices, size),
@@ -149,11 +151,8 @@ def build_vq_cvae(config, data) -> VQCVAE:
     """The conditional VQ-VAE described by the `model` section, sized from the data."""
     m, num_classes = config.model, config.data.get("num_classes", 0)
     update, prior = m.get("codebook_update", "gradient"), m.get("code_prior", "autoregressive")
-    for key, value, allowed in (
-        ("codebook_update", update, CODEBOOK_UPDATES), ("code_prior", prior, CODE_PRIORS)
-    ):  # fmt: skip
-        if value not in allowed:
-            raise ConfigError(f"model.{key}={value!r}; choose one of {', '.join(allowed)}.")
+    checks.choice("model.codebook_update", update, CODEBOOK_UPDATES)  # as config validation
+    checks.choice("model.code_prior", prior, CODE_PRIORS)
     positions, size = m.latent_dim, int(m.get("codebook_size", 64))
     code_dim, hidden = int(m.get("code_dim", 8)), tuple(m.hidden)
     if prior == "uniform":
