@@ -131,10 +131,8 @@ def run(config, workdir: str) -> dict:
         "table": table,
         "total_seconds": time.perf_counter() - start,
     }
-    results.write_metrics(workdir, given, rows, rows)
     results.write_csv(os.path.join(workdir, "collapse.csv"), table)
-    results.write_json(os.path.join(workdir, "summary.json"), summary)
-    return {**summary, "rows": rows}
+    return results.write_study(workdir, given, rows, summary)
 
 
 def collapse_table(rows: list[dict]) -> list[dict]:

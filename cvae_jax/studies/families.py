@@ -143,10 +143,8 @@ def run(config, workdir: str) -> dict:
         "table": family_table(rows),
         "total_seconds": time.perf_counter() - start,
     }
-    results.write_metrics(workdir, given, rows, rows)
     results.write_csv(os.path.join(workdir, "families.csv"), summary["table"])
-    results.write_json(os.path.join(workdir, "summary.json"), summary)
-    return {**summary, "rows": rows}
+    return results.write_study(workdir, given, rows, summary)
 
 
 TABLE = ("test_elbo", "test_iwae", "test_rate", "mi_zxy", "active_units", "conditional_accuracy")

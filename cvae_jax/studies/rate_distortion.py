@@ -127,10 +127,8 @@ def run(config, workdir: str) -> dict:
         "matched_rates": matched,
         "total_seconds": time.perf_counter() - start,
     }
-    results.write_metrics(workdir, given, rows, rows)
     results.write_csv(os.path.join(workdir, "matched_rates.csv"), matched)
-    results.write_json(os.path.join(workdir, "summary.json"), summary)
-    return {**summary, "rows": rows}
+    return results.write_study(workdir, given, rows, summary)
 
 
 def report(out: dict) -> list[str]:
