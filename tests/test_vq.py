@@ -227,7 +227,7 @@ def test_a_train_step_moves_the_ema_codebook_by_the_papers_update_and_adam_leave
 
 def test_the_autoregressive_code_prior_is_causal_and_normalised():
     num, size = 3, 4
-    prior = AutoregressiveCodePrior(num, size, hidden=8)
+    prior = AutoregressiveCodePrior(CausalCodeNet(num, size, hidden=8))
     c = jnp.eye(2)
     variables = prior.init(jax.random.key(0), c)
     p = prior.apply(variables, c)

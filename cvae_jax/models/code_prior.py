@@ -90,26 +90,19 @@ class CausalCodeNet(nn.Module):
 
 
 class AutoregressiveCodePrior(nn.Module):
-    """p(k | c) as `AutoregressiveCodes` over `CausalCodeNet` (module docstring)."""
+    """p(k | c) as `AutoregressiveCodes` over a `CausalCodeNet` (module docstring)."""
 
-    num_positions: int
-    codebook_size: int
-    hidden: int = 64
-    num_layers: int = 2
-    activation: str = "relu"
+    net: CausalCodeNet
 
     @nn.compact
     def __call__(self, c):
-        net = CausalCodeNet(
-            self.num_positions, self.codebook_size, self.hidden, self.num_layers, self.activation
-        )
-        example = jnp.zeros((1, self.num_positions, self.codebook_size), jnp.float32)
-        logits_fn = pure(net, example, c[:1])
+        num, size = self.net.num_positions, self.net.codebook_size
+        logits_fn = pure(self.net, jnp.zeros((1, num, size), jnp.float32), c[:1])
 
         def logits_of_codes(codes):  # indices [..., P] -> [..., P, K]
-            return logits_fn(jax.nn.one_hot(codes.astype(jnp.int32), self.codebook_size), c)
+            return logits_fn(jax.nn.one_hot(codes.astype(jnp.int32), size), c)
 
-        return AutoregressiveCodes(logits_of_codes, c.shape[:-1], self.num_positions)
+        return AutoregressiveCodes(logits_of_codes, c.shape[:-1], num)
 
 
 class UniformCodePrior(nn.Module):

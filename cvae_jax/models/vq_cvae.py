@@ -32,7 +32,11 @@ import jax.numpy as jnp
 from cvae_jax import checks
 from cvae_jax.core import distributions as dist
 from cvae_jax.models import vq
-from cvae_jax.models.code_prior import AutoregressiveCodePrior, UniformCodePrior
+from cvae_jax.models.code_prior import (
+    AutoregressiveCodePrior,
+    CausalCodeNet,
+    UniformCodePrior,
+)
 from cvae_jax.models.cvae import CVAE, reads_x
 from cvae_jax.models.mlp import MLP
 from cvae_jax.models.registry import MODELS, build_decoder
@@ -159,7 +163,8 @@ def build_vq_cvae(config, data) -> VQCVAE:
         code_prior = UniformCodePrior(positions, size)
     else:
         width = int(m.get("code_prior_hidden", 64))
-        code_prior = AutoregressiveCodePrior(positions, size, width, activation=m.activation)
+        net = CausalCodeNet(positions, size, width, activation=m.activation)
+        code_prior = AutoregressiveCodePrior(net)
     return VQCVAE(
         VQEncoder(positions, code_dim, hidden, m.activation),
         build_decoder(m, data.x.shape[1]),
