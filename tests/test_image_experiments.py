@@ -113,6 +113,11 @@ def test_quadrants_smoke_writes_table_and_figures(tmp_path):
     }
     cvae = [r for r in rows if r["model"] == "cvae"]
     assert sorted(r["hybrid_alpha"] for r in cvae) == [0.5, 0.5, 1.0, 1.0]
+    # Both networks select on the last 100 training images: every evaluated step is a
+    # candidate, and the baseline (patience 1) either stops after its best or runs to 50.
+    assert all(r["best_step"] in (20, 40) for r in cvae)
+    for r in (r for r in rows if r["model"] == "baseline"):
+        assert r["best_step"] in (25, 50) and r["num_steps"] in (r["best_step"] + 25, 50)
     # The -ELBO with 2 samples is a looser bound than the q-IWAE bound with 8.
     assert all(r["nll_elbo"] > r["nll_recognition_iwae"] for r in cvae)
     nll = {(r["observed_quadrants"], r["model"]): r["nll"] for r in rows}

@@ -12,11 +12,14 @@ from cvae_jax.config import validate
 from cvae_jax.core import objectives
 from cvae_jax.core.latents import DiagonalGaussian
 from cvae_jax.core.objectives import DEFAULT_HYPER
+from cvae_jax.data import Dataset
 from cvae_jax.errors import ConfigError
 from cvae_jax.evaluation import estimators
 from cvae_jax.models import CVAE, build_model
 from cvae_jax.models.mlp import MLPDecoder, MLPEncoder
 from cvae_jax.models.priors import PriorNetwork, StandardPrior
+from cvae_jax.studies import quadrants
+from cvae_jax.training import supervised
 
 DX, DC, DZ, B = 6, 3, 2, 5
 
@@ -114,8 +117,6 @@ def test_hybrid_objective_at_alpha_one_is_the_cvae_loss_and_at_zero_skips_recogn
 
 
 def test_the_model_returns_the_gsnn_term_only_when_a_member_weights_it():
-    from cvae_jax.data import Dataset
-
     data = Dataset(np.zeros((4, DX), np.float32), np.zeros((4, DC), np.float32))
     config = quadrants_config.get_config("smoke")
     assert not build_model(config, data).gsnn_term
@@ -136,3 +137,52 @@ def test_pyro_setting_has_greyscale_targets_and_unknown_arguments_fail():
     assert smoke.training.num_steps == quadrants_config.get_config("smoke").training.num_steps
     with pytest.raises(ConfigError, match="Unknown config argument 'pyr'"):
         quadrants_config.get_config("pyr")
+
+
+def _overfitting_data():
+    rng = np.random.default_rng(0)
+    c = rng.normal(size=(64, DC)).astype(np.float32)
+    return (c @ rng.normal(size=(DC, DX)) > 0).astype(np.float32), c
+
+
+def _overfitting_baseline(**selection):
+    """The baseline on 64 examples of binary targets t, judged on the same conditions with
+    soft targets 0.7 t + 0.15: fitting t first helps the validation loss, then hurts it."""
+    t, c = _overfitting_data()
+    return supervised.train_baseline(
+        Dataset(t, c), (16,), num_steps=400, batch_size=16, learning_rate=0.003,
+        validation=Dataset(0.7 * t + 0.15, c), **selection,
+    )  # fmt: skip
+
+
+def test_the_baseline_keeps_its_best_validation_step_and_stops_after_its_patience():
+    (module, best), record = _overfitting_baseline(eval_every=20)
+    losses = np.asarray(record.validation_loss)
+    assert len(losses) == 20 and record.stopped_at == -1 and record.steps == 400
+    peak = int(np.argmin(losses))
+    assert 0 < peak < len(losses) - 1 and losses[-1] > losses[peak] + 0.05  # a real optimum
+    assert record.best_step == 20 * (peak + 1)
+    # The kept parameters are those of a plain fit of best_step steps (same batch stream).
+    (_, plain), _ = supervised.train_baseline(
+        Dataset(*_overfitting_data()), (16,), num_steps=record.best_step, batch_size=16,
+        learning_rate=0.003,
+    )  # fmt: skip
+    for a, b in zip(jax.tree.leaves(best), jax.tree.leaves(plain), strict=True):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-6)
+    # Patience 2: it stops two evaluations after that best and keeps the same parameters.
+    (_, stopped), early = _overfitting_baseline(eval_every=20, patience=2)
+    assert early.best_step == record.best_step and early.stopped_at == record.best_step + 40
+    assert early.steps == early.stopped_at and len(early.validation_loss) == peak + 3
+    for a, b in zip(jax.tree.leaves(best), jax.tree.leaves(stopped), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_bad_baseline_selection_settings_fail_with_one_line():
+    config = quadrants_config.get_config("smoke")
+    config.data.validation_examples = 0
+    with pytest.raises(ConfigError, match="baseline.eval_every=25 needs a validation split"):
+        quadrants.check(config)
+    config = quadrants_config.get_config("smoke")
+    config.baseline.eval_every = 30
+    with pytest.raises(ConfigError, match="must divide baseline.num_steps=50"):
+        quadrants.check(config)

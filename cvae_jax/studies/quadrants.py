@@ -26,7 +26,7 @@ from cvae_jax.evaluation.rows import member_rows
 from cvae_jax.runs import results
 from cvae_jax.runs.study import Study, train_variants, variant
 from cvae_jax.studies import image_plots
-from cvae_jax.training import supervised
+from cvae_jax.training import runner, supervised
 
 
 def condition(observed, baseline, feed_baseline: bool) -> np.ndarray:
@@ -73,21 +73,32 @@ class Setting(NamedTuple):
 
 
 def prepare_setting(config, splits, num_observed: int) -> Setting:
-    """Splits the images by the mask and trains the baseline, which the cVAE may be fed."""
+    """Splits the images by the mask and trains the baseline, which the cVAE may be fed.
+
+    With `data.validation_examples`, the baseline holds out the same last training images
+    as the cVAE's sweep and keeps its best parameters on them (`baseline.eval_every`,
+    `baseline.patience`: Pyro's early stopping), so neither network trains on them."""
     mask = quadrant_data.observed_mask(splits.image_shape, num_observed)
     train = quadrant_data.observed_split(splits.train.x, mask)
     test = quadrant_data.observed_split(splits.test.x, mask)
+    fitted, validation = runner.hold_out_validation(config.data, train)
     b = config.baseline
     start = time.perf_counter()
-    baseline = supervised.train_baseline(
-        train, b.hidden, b.num_steps, b.batch_size, b.learning_rate, b.seed
-    )
+    baseline, record = supervised.train_baseline(
+        fitted, b.hidden, b.num_steps, b.batch_size, b.learning_rate, b.seed,
+        validation, b.eval_every, b.patience,
+    )  # fmt: skip
     nll = float(np.mean(supervised.baseline_nll(*baseline, test)))
     row = {
         "seed": b.seed, "beta": None, "variant": f"q{num_observed}",
         "observed_quadrants": num_observed, "model": "baseline", "num_test": int(test.x.shape[0]),
-        "nll": nll, "num_steps": b.num_steps, "train_seconds": time.perf_counter() - start,
+        "nll": nll, "num_steps": record.steps, **record.as_row(),
+        "train_seconds": time.perf_counter() - start,
     }  # fmt: skip
+    selected = f", its best on validation at step {record.best_step}"
+    selected = selected if record.validation_loss else ""
+    logging.info("q%d baseline: test nll %.2f after %d steps%s", num_observed, nll, record.steps,
+                 selected)  # fmt: skip
     feed = config.feed_baseline
     cvae_train = Dataset(train.x, condition(train.y, baseline, feed))
     cvae_test = Dataset(test.x, condition(test.y, baseline, feed))
@@ -157,6 +168,20 @@ def check(config) -> None:
                 f"variants={tuple(config.variants)}: {n!r} observed quadrants is not possible; "
                 "use numbers among 1, 2, 3."
             )
+    b, held_out = config.baseline, config.data.get("validation_examples", 0)
+    if b.eval_every and not held_out:
+        raise ConfigError(
+            f"baseline.eval_every={b.eval_every} needs a validation split: set "
+            "data.validation_examples (e.g. 10000 for MNIST), or baseline.eval_every=0."
+        )
+    if b.eval_every and b.num_steps % b.eval_every:
+        raise ConfigError(
+            f"baseline.eval_every={b.eval_every} must divide baseline.num_steps={b.num_steps}."
+        )
+    if b.patience and not b.eval_every:
+        raise ConfigError(
+            f"baseline.patience={b.patience} counts evaluations: set baseline.eval_every too."
+        )
 
 
 def run(config, workdir: str) -> dict:
