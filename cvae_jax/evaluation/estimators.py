@@ -79,8 +79,10 @@ def iwae_bound(key, model, params, x, y, num_samples: int):
 def prior_sampling_nll(key, model, params, x, c, num_samples: int) -> jax.Array:
     """-log (1/K) sum_k p(x|z_k,c), z_k ~ p(z|c) (the prior network), per example [B].
 
-    Sohn et al. (2015)'s estimator. Unbiased for p(x|c) inside the log, so the estimate of
-    -log p(x|c) is biased upward (by Jensen) and falls towards the true value as K grows.
+    Sohn et al. (2015)'s Monte Carlo estimate (section 3.1), which they note needs many
+    samples; their importance-sampling estimate, z_k ~ q(z|x,c), is `recognition_nll`.
+    Unbiased for p(x|c) inside the log, so the estimate of -log p(x|c) is biased upward (by
+    Jensen) and falls towards the true value as K grows.
     """
 
     def draw(key, n):  # [n, B, Dz]
@@ -90,7 +92,10 @@ def prior_sampling_nll(key, model, params, x, c, num_samples: int) -> jax.Array:
 
 
 def recognition_nll(key, model, params, x, c, num_samples: int) -> jax.Array:
-    """-IWAE bound with q(z|x,c) as the proposal: an upper bound on -log p(x|c) [B]."""
+    """-IWAE bound with q(z|x,c) as the proposal: an upper bound on -log p(x|c) [B].
+
+    Sohn et al. (2015)'s importance-sampling estimate of the conditional likelihood (section
+    3.1), the IWAE bound of Burda et al. (2016)."""
     return -iwae_bound(key, model, params, x, c, num_samples)
 
 

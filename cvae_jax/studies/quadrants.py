@@ -4,8 +4,9 @@ For 1, 2 and 3 observed quadrants (the variants): a deterministic baseline c -> 
 cVAE with recognition network q(z|x,c), prior network p(z|c) and generation network
 p(x|z,c) whose condition is the observed pixels (optionally with the baseline's prediction,
 "fed by the baseline" as in the paper). Both are scored by -log p(x|c) on the test set, the
-cVAE's by importance sampling with its prior network; evaluation is vmapped over the
-cVAE sweep's members.
+cVAE's by Sohn et al.'s two estimates (Monte Carlo with z from the prior network, importance
+sampling with z from the recognition network) and by the -ELBO the Pyro tutorial reports;
+evaluation is vmapped over the cVAE sweep's members.
 """
 
 import os
@@ -134,8 +135,8 @@ def figure_panel(config, setting: Setting, evaluated) -> dict:
 
 TABLE_COLUMNS = {  # row key -> column header
     "nll_elbo": "cVAE -ELBO ({k} z ~ q)",
-    "nll": "cVAE prior-network IS",
-    "nll_recognition_iwae": "cVAE q-IWAE bound",
+    "nll": "cVAE MC, z ~ p(z|c)",
+    "nll_recognition_iwae": "cVAE IS, z ~ q(z|x,c)",
 }
 
 
