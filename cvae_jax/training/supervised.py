@@ -45,8 +45,9 @@ def fit_supervised(example_loss, params, data: Dataset, train_key, num_steps: in
     With a `validation` set, every `eval_every` steps (a divisor of `num_steps`) the mean
     `example_loss` over it is computed and the parameters of the lowest one are kept
     (`selection.update`, the cVAE sweep's rule); after `patience` evaluations without
-    improvement (0: never) training stops, as in the Pyro CVAE tutorial's baseline. The batch stream does not depend on the chunking, so a
-    fit stopped at step s returns the parameters a plain fit of s steps would.
+    improvement (0: never) training stops, as in the Pyro CVAE tutorial's baseline. The
+    batch stream does not depend on the chunking, so a fit stopped at step s returns the
+    parameters a plain fit of s steps would.
     """
     optimizer = optax.adam(learning_rate)
     chunk = eval_every if validation is not None and eval_every else num_steps
@@ -57,8 +58,8 @@ def fit_supervised(example_loss, params, data: Dataset, train_key, num_steps: in
         )
     train = Dataset(jnp.asarray(data.x), jnp.asarray(data.y))
 
-    @jax.jit
-    def fit_chunk(params, opt_state, start):
+    @jax.jit  # the data are arguments, not constants XLA would fold into the program
+    def fit_chunk(params, opt_state, start, train):
         def body(carry, step):
             params, opt_state = carry
             batch = sample_batch(jax.random.fold_in(train_key, step), train, batch_size)
@@ -70,12 +71,14 @@ def fit_supervised(example_loss, params, data: Dataset, train_key, num_steps: in
         return jax.lax.scan(body, (params, opt_state), steps)[0]
 
     opt_state, best, losses = optimizer.init(params), selection.init_best(params), []
-    validation_loss = _mean_loss(example_loss, validation)
+    if validation is not None:
+        validation = Dataset(jnp.asarray(validation.x), jnp.asarray(validation.y))
+    validation_loss = jax.jit(functools.partial(_mean_loss, example_loss))
     for start in range(0, num_steps, chunk):
-        params, opt_state = fit_chunk(params, opt_state, start)
+        params, opt_state = fit_chunk(params, opt_state, start, train)
         if validation is None:
             continue
-        losses.append(float(validation_loss(params)))
+        losses.append(float(validation_loss(params, validation)))
         best = selection.update(best, losses[-1], params, start + chunk, patience)
         logging.info(
             "step %d/%d: validation loss %.3f (best %.3f at step %d)",
@@ -90,18 +93,10 @@ def fit_supervised(example_loss, params, data: Dataset, train_key, num_steps: in
     return best.params, FitRecord(steps, tuple(losses), int(best.step), stopped)
 
 
-def _mean_loss(example_loss, data: Dataset | None, batch_size: int = 500):
-    """jit(params -> mean of example_loss over `data`), in batches of at most `batch_size`."""
-    if data is None:
-        return None
-    x, y = jnp.asarray(data.x), jnp.asarray(data.y)
-
-    @jax.jit
-    def mean(params):
-        per_batch = lambda xb, yb: {"loss": example_loss(params, Dataset(xb, yb))}  # noqa: E731
-        return jnp.mean(in_batches(per_batch, x, y, min(batch_size, x.shape[0]))["loss"])
-
-    return mean
+def _mean_loss(example_loss, params, data: Dataset, batch_size: int = 500):
+    """The mean of example_loss over `data`, in batches of at most `batch_size`."""
+    per_batch = lambda x, y: {"loss": example_loss(params, Dataset(x, y))}  # noqa: E731
+    return jnp.mean(in_batches(per_batch, data.x, data.y, min(batch_size, data.x.shape[0]))["loss"])
 
 
 def train_classifier(
