@@ -12,6 +12,7 @@ import os
 import time
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 from absl import logging
 
@@ -82,25 +83,16 @@ def test_nll(config, setup, sweep, test) -> np.ndarray:
     """-log p(x) (or -log p(x|y)) per member [S, H]: minus the IWAE bound with k =
     `evaluation.test_samples`, averaged over the test images, all members in one call."""
     e = config.evaluation
-    keys = jax.random.split(jax.random.key(e.seed), -(-test.x.shape[0] // e.batch_size))
+    x, y = jnp.asarray(test.x), jnp.asarray(test.y)
 
     def member(params):
-        def batch(x, y, key):
-            bound = estimators.iwae_bound(key, setup.model, params, x, y, e.test_samples)
-            return {"nll": -bound}  # [b]
+        def batch(key, xb, yb):
+            return {"nll": -estimators.iwae_bound(key, setup.model, params, xb, yb, e.test_samples)}
 
-        xb, yb = _batches(test.x, e.batch_size), _batches(test.y, e.batch_size)
-        out = jax.lax.map(lambda b: batch(*b), (xb, yb, keys))["nll"].reshape(-1)
-        return out[: test.x.shape[0]].mean()
+        nll = estimators.keyed_batches(batch, jax.random.key(e.seed), x, y, e.batch_size)["nll"]
+        return nll.mean()
 
     return np.asarray(jax.jit(estimators.over_members(member))(sweep.state.params))
-
-
-def _batches(a, size: int):
-    """[N, ...] -> [ceil(N / size), size, ...], padded by wrapping (cut off after)."""
-    n = a.shape[0]
-    count = -(-n // size)
-    return np.asarray(a)[np.arange(count * size) % n].reshape(count, size, *a.shape[1:])
 
 
 def _test_set(config, splits, conditioned: bool):
