@@ -160,9 +160,11 @@ def test_quadrant_masks_split_and_reassemble(num_observed, count):
     mask = quadrant_data.observed_mask((8, 8), num_observed)
     assert mask.sum() == count
     grid = mask.reshape(8, 8)
-    assert grid[4:, :4].all() and not grid[:4, 4:].any()  # bottom-left first, top-right never
+    assert grid[4:, :4].all() and not grid[4:, 4:].any()  # bottom-left first, bottom-right never
     if num_observed >= 2:
         assert grid[:, :4].all()  # two quadrants: the left half
+    if num_observed == 3:
+        assert grid[:4, :].all()  # three: the top half too (Pyro's masks)
     images = np.random.default_rng(0).random((5, 64)).astype(np.float32)
     split = quadrant_data.observed_split(images, mask)
     assert split.y.shape == (5, count) and split.x.shape == (5, 64 - count)

@@ -1,8 +1,10 @@
 """Quadrant masking for structured output prediction (Sohn et al. 2015).
 
 An image is cut into four quadrants; 1, 2 or 3 of them are observed and the rest is to be
-predicted. Observation order: bottom-left, then top-left (2 = the left half), then
-bottom-right (3 = all but the top-right quadrant).
+predicted. Observation order, as in the Pyro tutorial's reproduction of Sohn et al.:
+bottom-left, then top-left (2 = the left half), then top-right (3 = all but the
+bottom-right quadrant). Until 2026-11-27 the third was the bottom-right quadrant (predict
+the top-right), so 3-quadrant numbers measured before then answer another question.
 
 In this codebase's vocabulary the cVAE's condition (its `y`) is the observed pixels and its
 `x` is the unobserved pixels, so `observed_split` turns an image Dataset into exactly that.
@@ -14,7 +16,7 @@ from cvae_jax.data.dataset import Dataset
 from cvae_jax.errors import ConfigError, DataError
 
 # (row half, column half) of each quadrant in the order they become observed.
-QUADRANT_ORDER = ((1, 0), (0, 0), (1, 1), (0, 1))
+QUADRANT_ORDER = ((1, 0), (0, 0), (0, 1), (1, 1))
 
 
 def observed_mask(image_shape, num_observed: int) -> np.ndarray:
