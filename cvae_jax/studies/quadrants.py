@@ -132,7 +132,8 @@ def cvae_rows(config, setting: Setting, sweep, evaluated, eval_seconds: float) -
     }
     return member_rows(
         sweep, metrics, variant=base["variant"], observed_quadrants=base["observed_quadrants"],
-        model="cvae", num_test=base["num_test"], num_steps=config.training.num_steps,
+        model="cvae", num_test=base["num_test"],
+        num_steps=int(np.max(sweep.history["step"])),  # where early stopping ended training
         train_seconds=sweep.seconds, eval_seconds=eval_seconds,
     )  # fmt: skip
 
