@@ -10,6 +10,7 @@ The label-conditioned rows (cVAE priors) estimate -log p(x|y) the same way.
 
 import os
 import time
+from functools import partial
 
 import jax
 import jax.numpy as jnp
@@ -83,16 +84,19 @@ def test_nll(config, setup, sweep, test) -> np.ndarray:
     """-log p(x) (or -log p(x|y)) per member [S, H]: minus the IWAE bound with k =
     `evaluation.test_samples`, averaged over the test images, all members in one call."""
     e = config.evaluation
-    x, y = jnp.asarray(test.x), jnp.asarray(test.y)
 
-    def member(params):
+    def member(params, x, y):
         def batch(key, xb, yb):
             return {"nll": -estimators.iwae_bound(key, setup.model, params, xb, yb, e.test_samples)}
 
         nll = estimators.keyed_batches(batch, jax.random.key(e.seed), x, y, e.batch_size)["nll"]
         return nll.mean()
 
-    return np.asarray(jax.jit(estimators.over_members(member))(sweep.state.params))
+    # The test set is an argument, not a constant XLA would fold the batching gather into.
+    every_member = jax.jit(
+        lambda params, x, y: estimators.over_members(partial(member, x=x, y=y))(params)
+    )
+    return np.asarray(every_member(sweep.state.params, jnp.asarray(test.x), jnp.asarray(test.y)))
 
 
 def _test_set(config, splits, conditioned: bool):

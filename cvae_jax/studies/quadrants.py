@@ -51,7 +51,6 @@ def evaluate_cvae(model, params, test: Dataset, eval_config) -> dict:
     at once took 22 GB)."""
     e = eval_config
     key, sample_key = jax.random.split(jax.random.key(e.seed))
-    x, c = jnp.asarray(test.x), jnp.asarray(test.y)
 
     def estimates(p, key, xb, cb):  # [b] each
         nll_key, iwae_key, elbo_key = jax.random.split(key, 3)
@@ -65,7 +64,7 @@ def evaluate_cvae(model, params, test: Dataset, eval_config) -> dict:
             ),
         }
 
-    def member(p):
+    def member(p, x, c):
         per_example = estimators.keyed_batches(
             partial(estimates, p), key, x, c, min(EVAL_BATCH, x.shape[0])
         )
@@ -76,7 +75,9 @@ def evaluate_cvae(model, params, test: Dataset, eval_config) -> dict:
             ),
         }
 
-    return jax.device_get(jax.jit(estimators.over_members(member))(params))
+    # The test set is an argument, not a constant XLA would fold the batching gather into.
+    every_member = jax.jit(lambda p, x, c: estimators.over_members(partial(member, x=x, c=c))(p))
+    return jax.device_get(every_member(params, jnp.asarray(test.x), jnp.asarray(test.y)))
 
 
 class Setting(NamedTuple):
