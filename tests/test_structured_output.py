@@ -137,6 +137,13 @@ def test_pyro_setting_has_greyscale_targets_and_unknown_arguments_fail():
     assert smoke.training.num_steps == quadrants_config.get_config("smoke").training.num_steps
     with pytest.raises(ConfigError, match="Unknown config argument 'pyr'"):
         quadrants_config.get_config("pyr")
+    # Pyro's protocol on the full MNIST: both networks stop early on the same split.
+    full = quadrants_config.get_config("pyro,mnist")
+    validate(full)
+    quadrants.check(full)
+    assert full.data.name == "mnist" and full.data.validation_examples == 10_000
+    for part in (full.training, full.baseline):
+        assert part.patience == 3 and part.num_steps == 50 * part.eval_every
 
 
 def _overfitting_data():
