@@ -114,10 +114,9 @@ def prepare_setting(config, splits, num_observed: int) -> Setting:
         "nll": nll, "num_steps": record.steps, **record.as_row(),
         "train_seconds": time.perf_counter() - start,
     }  # fmt: skip
-    selected = f", its best on validation at step {record.best_step}"
-    selected = selected if record.validation_loss else ""
+    best = f", its best on validation at step {record.best_step}" if record.validation_loss else ""
     logging.info("q%d baseline: test nll %.2f after %d steps%s", num_observed, nll, record.steps,
-                 selected)  # fmt: skip
+                 best)  # fmt: skip
     feed = config.feed_baseline
     cvae_train = Dataset(train.x, condition(train.y, baseline, feed))
     cvae_test = Dataset(test.x, condition(test.y, baseline, feed))
