@@ -24,6 +24,15 @@ def over_members(fn):
     return jax.vmap(jax.vmap(fn))
 
 
+def evaluate_members(member, params, *data):
+    """member(p, *data) for every member of `params` ([S, H, ...] leaves) in one jitted call,
+    on the host. The data are arguments of the compiled function, not constants: XLA folds
+    computations on constants at compile time (seconds for the batching gather of 10,000
+    test images) and keeps them in the program."""
+    every = jax.jit(lambda p, *d: over_members(lambda q: member(q, *d))(p))
+    return jax.device_get(every(params, *(jnp.asarray(a) for a in data)))
+
+
 def keyed_batches(fn, key, x, c, batch_size: int) -> dict:
     """fn(key_b, x_b, c_b) -> dict of [b] arrays, over batches of `batch_size` examples with a
     key each (split from `key`), so memory is bounded by a batch times the samples a block

@@ -10,7 +10,7 @@ import jax
 import jax.numpy as jnp
 
 from cvae_jax.core import latents
-from cvae_jax.evaluation.estimators import decode_mean, in_batches, iwae_bound, over_members
+from cvae_jax.evaluation.estimators import decode_mean, evaluate_members, in_batches, iwae_bound
 
 
 def test_bounds(model, params, x, y, key, num_iwae: int, batch_size: int = 256) -> dict:
@@ -59,10 +59,9 @@ def evaluate_sweep(model, params, test, classify, num_classes: int, eval_config)
     e = eval_config
     key = jax.random.key(e.seed)
     bound_key, sample_key = jax.random.split(key)
-    x, y = jnp.asarray(test.x), jnp.asarray(test.y)
-    n_swap = min(e.swap_examples, x.shape[0])
+    n_swap = min(e.swap_examples, test.x.shape[0])
 
-    def member(p):
+    def member(p, x, y):
         bounds = test_bounds(model, p, x, y, bound_key, e.iwae_samples)
         samples = conditional_samples(model, p, sample_key, num_classes, e.samples_per_label)
         labels = jnp.arange(num_classes)[:, None]
@@ -83,4 +82,4 @@ def evaluate_sweep(model, params, test, classify, num_classes: int, eval_config)
             ),  # [R, 2 + L, D]: input, reconstruction, then one column per label
         }
 
-    return jax.device_get(jax.jit(over_members(member))(params))
+    return evaluate_members(member, params, test.x, test.y)

@@ -13,7 +13,7 @@ import jax
 import jax.numpy as jnp
 
 from cvae_jax.core import latents
-from cvae_jax.evaluation.estimators import decode_mean, in_batches, over_members
+from cvae_jax.evaluation.estimators import decode_mean, evaluate_members, in_batches
 
 METRICS = {  # name -> axis label
     "test_distortion": "distortion -E log p(x|z) (nats)",
@@ -77,11 +77,10 @@ def evaluate_member(model, params, test, logits_fn, num_classes: int, e, key) ->
 def evaluate_sweep(model, params, test, logits_fn, num_classes: int, eval_config) -> dict:
     """`evaluate_member` for every member (params leaves [S, H, ...]) in one jitted call."""
     key = jax.random.key(eval_config.seed)
-    x, labels = jnp.asarray(test.x), jnp.asarray(test.y)
 
-    def member(p):
+    def member(p, x, labels):
         return evaluate_member(
             model, p, type(test)(x, labels), logits_fn, num_classes, eval_config, key
         )
 
-    return jax.device_get(jax.jit(over_members(member))(params))
+    return evaluate_members(member, params, test.x, test.y)

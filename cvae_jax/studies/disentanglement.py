@@ -23,7 +23,7 @@ from cvae_jax.core import latents
 from cvae_jax.data import shapes
 from cvae_jax.errors import ConfigError
 from cvae_jax.evaluation import disentanglement as dis
-from cvae_jax.evaluation.estimators import decode_mean, over_members
+from cvae_jax.evaluation.estimators import decode_mean, evaluate_members
 from cvae_jax.evaluation.rows import member_rows
 from cvae_jax.runs import results
 from cvae_jax.runs.study import Study, check_variants, train_variants, variant
@@ -67,9 +67,9 @@ def _codes_and_diagnostics(model, params, test, with_labels: bool, mi_examples: 
     """Per member: encoder means [N, Dz], distortion, rate, active units (and I(Z;Y))."""
     key = jax.random.key(0)
 
-    def member(p):
-        terms = model.apply(p, test.x, test.y, key)
-        q = model.apply(p, test.x, test.y, method=model.encode)
+    def member(p, x, y):
+        terms = model.apply(p, x, y, key)
+        q = model.apply(p, x, y, method=model.encode)
         codes = latents.centre(q)
         out = {
             "codes": codes,
@@ -78,13 +78,13 @@ def _codes_and_diagnostics(model, params, test, with_labels: bool, mi_examples: 
             "active_units": diag.active_units(codes),
         }
         if with_labels:
-            n = min(mi_examples, test.x.shape[0])
-            q_n = model.apply(p, test.x[:n], test.y[:n], method=model.encode)
-            p_n = model.apply(p, test.y[:n], method=model.prior_distribution)
-            out["mi_zy"] = diag.rate_split(key, q_n, p_n, test.y[:n])["mi_zy"]
+            n = min(mi_examples, x.shape[0])
+            q_n = model.apply(p, x[:n], y[:n], method=model.encode)
+            p_n = model.apply(p, y[:n], method=model.prior_distribution)
+            out["mi_zy"] = diag.rate_split(key, q_n, p_n, y[:n])["mi_zy"]
         return out
 
-    return jax.device_get(jax.jit(over_members(member))(params))
+    return evaluate_members(member, params, test.x, test.y)
 
 
 def scores(codes, factors, e) -> dict:

@@ -75,9 +75,7 @@ def evaluate_cvae(model, params, test: Dataset, eval_config) -> dict:
             ),
         }
 
-    # The test set is an argument, not a constant XLA would fold the batching gather into.
-    every_member = jax.jit(lambda p, x, c: estimators.over_members(partial(member, x=x, c=c))(p))
-    return jax.device_get(every_member(params, jnp.asarray(test.x), jnp.asarray(test.y)))
+    return estimators.evaluate_members(member, params, test.x, test.y)
 
 
 class Setting(NamedTuple):
