@@ -2,7 +2,8 @@ r"""How many samples each -log p(x|c) estimator of the quadrant study needs (Soh
 
     python -m benchmarks.quadrant_estimators --workdir=runs/q_pyro_mnist --ks=100,1000,5000
 
-Reads a finished quadrants run (its config.json and checkpoints: nothing is trained) and, for
+Reads a finished quadrants run (its config.json and checkpoints: the cVAE is not trained; the
+baseline is refitted, as a rerun of the study does, for the fed condition) and, for
 each setting and member, estimates -log p(x|c) on the first --examples test images with
   mc  Sohn et al.'s Monte Carlo estimate, z_k ~ p(z|c) from the prior network;
   is  their importance-sampling estimate, z_k ~ q(z|x,c) (the IWAE bound of Burda et al.),
@@ -22,7 +23,6 @@ import ml_collections
 from absl import app, flags
 
 from cvae_jax.data import load_splits
-from cvae_jax.data import quadrants as quadrant_data
 from cvae_jax.evaluation import estimators
 from cvae_jax.runs import results
 from cvae_jax.runs.study import train_variants
@@ -33,18 +33,18 @@ _KS = flags.DEFINE_list("ks", ["100", "1000", "5000"], "Samples per test image."
 _EXAMPLES = flags.DEFINE_integer("examples", 500, "Test images (the first N).")
 
 
-def estimates(model, params, x, c, k: int) -> dict:
+def estimates(model, params, test, k: int) -> dict:
     """{'mc', 'is'}: each member's mean estimate [S, H] at K = k, and its seconds."""
     mc_key, is_key = jax.random.split(jax.random.key(0))
 
-    def member(p):
+    def member(p, x, c):
         return {
             "mc": jnp.mean(estimators.prior_sampling_nll(mc_key, model, p, x, c, k)),
             "is": jnp.mean(estimators.recognition_nll(is_key, model, p, x, c, k)),
         }
 
     start = time.perf_counter()
-    out = jax.device_get(jax.jit(estimators.over_members(member))(params))
+    out = estimators.evaluate_members(member, params, test.x, test.y)
     return {**out, "seconds": time.perf_counter() - start}
 
 
@@ -53,30 +53,23 @@ def main(argv):
     workdir = _WORKDIR.value
     with open(os.path.join(workdir, "config.json")) as f:
         config = ml_collections.ConfigDict(json.load(f))
-    splits = load_splits(config.data)
+    splits, settings = load_splits(config.data), {}
 
-    def data_for(v):  # the cVAE's training data, to restore its sweep from the checkpoints
-        if config.feed_baseline:
-            return quadrants.prepare_setting(config, splits, v.value).cvae_train
-        mask = quadrant_data.observed_mask(splits.image_shape, v.value)
-        return quadrant_data.observed_split(splits.train.x, mask)
+    def data_for(v):  # the study's own data (its baseline retrained, as a rerun does)
+        settings[v.name] = quadrants.prepare_setting(config, splits, v.value)
+        return settings[v.name].cvae_train
 
     rows = []
     for v, setup, sweep in train_variants(quadrants.quadrant_variants(config), workdir, data_for):
-        if config.feed_baseline:
-            test = quadrants.prepare_setting(config, splits, v.value).cvae_test
-        else:
-            mask = quadrant_data.observed_mask(splits.image_shape, v.value)
-            test = quadrant_data.observed_split(splits.test.x, mask)
-        n = _EXAMPLES.value
-        x, c = jnp.asarray(test.x[:n]), jnp.asarray(test.y[:n])
+        cvae_test = settings[v.name].cvae_test
+        test = type(cvae_test)(cvae_test.x[: _EXAMPLES.value], cvae_test.y[: _EXAMPLES.value])
         for k in map(int, _KS.value):
-            out = estimates(setup.model, sweep.state.params, x, c, k)
+            out = estimates(setup.model, sweep.state.params, test, k)
             for i, point in enumerate(sweep.rows()):
                 s, h = divmod(i, len(sweep.hyper["beta"]))
                 rows.append({
                     "observed_quadrants": v.value, "hybrid_alpha": point["hybrid_alpha"],
-                    "seed": point["seed"], "examples": int(x.shape[0]), "k": k,
+                    "seed": point["seed"], "examples": int(test.x.shape[0]), "k": k,
                     "nll_mc": float(out["mc"][s, h]), "nll_is": float(out["is"][s, h]),
                     "seconds": out["seconds"],
                 })  # fmt: skip

@@ -80,12 +80,20 @@ def split(data: Dataset, test_fraction: float, seed: int) -> tuple[Dataset, Data
     return Dataset(data.x[train], data.y[train]), Dataset(data.x[test], data.y[test])
 
 
-def in_batches(fn, x, y, batch_size: int):
-    """fn(x_b, y_b) -> dict of [b] arrays, applied with lax.map over padded batches; [N] out."""
+def in_batches(fn, x, y, batch_size: int, key=None):
+    """fn(x_b, y_b) -> dict of [b] arrays, applied with lax.map over padded batches; [N] out.
+
+    With a `key`, fn(key_b, x_b, y_b) gets a key of its own per batch (split from `key`), so
+    a sampling estimator's memory is bounded by a batch, not by the data set."""
     n = x.shape[0]
     num_batches = -(-n // batch_size)
     idx = jnp.arange(num_batches * batch_size) % n  # pad by wrapping; cut off below
     xb = x[idx].reshape(num_batches, batch_size, *x.shape[1:])
     yb = y[idx].reshape(num_batches, batch_size, *y.shape[1:])
-    out = jax.lax.map(lambda b: fn(*b), (xb, yb))
+    if key is None:
+        out = jax.lax.map(lambda b: fn(*b), (xb, yb))
+    else:
+        out = jax.lax.map(
+            lambda b: fn(b[2], b[0], b[1]), (xb, yb, jax.random.split(key, num_batches))
+        )
     return jax.tree.map(lambda a: a.reshape(-1, *a.shape[2:])[:n], out)

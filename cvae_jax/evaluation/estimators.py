@@ -33,20 +33,6 @@ def evaluate_members(member, params, *data):
     return jax.device_get(every(params, *(jnp.asarray(a) for a in data)))
 
 
-def keyed_batches(fn, key, x, c, batch_size: int) -> dict:
-    """fn(key_b, x_b, c_b) -> dict of [b] arrays, over batches of `batch_size` examples with a
-    key each (split from `key`), so memory is bounded by a batch times the samples a block
-    holds, not by the test set; dict of [N] out (the last batch padded by wrapping)."""
-    n = x.shape[0]
-    count = -(-n // batch_size)
-    idx = jnp.arange(count * batch_size) % n
-    batched = (x[idx].reshape(count, batch_size, *x.shape[1:]),
-               c[idx].reshape(count, batch_size, *c.shape[1:]),
-               jax.random.split(key, count))  # fmt: skip
-    out = jax.lax.map(lambda b: fn(b[2], b[0], b[1]), batched)
-    return jax.tree.map(lambda a: a.reshape(-1, *a.shape[2:])[:n], out)
-
-
 def log_mean_exp_over_samples(log_weight, z):
     """log (1/K) sum_k exp(log_weight(z[k])) per example, for samples z [K, B, Dz] -> [B]."""
     num_samples = z.shape[0]

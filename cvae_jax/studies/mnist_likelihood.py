@@ -87,7 +87,7 @@ def test_nll(config, setup, sweep, test) -> np.ndarray:
         def batch(key, xb, yb):
             return {"nll": -estimators.iwae_bound(key, setup.model, params, xb, yb, e.test_samples)}
 
-        nll = estimators.keyed_batches(batch, jax.random.key(e.seed), x, y, e.batch_size)["nll"]
+        nll = estimators.in_batches(batch, x, y, e.batch_size, jax.random.key(e.seed))["nll"]
         return nll.mean()
 
     return np.asarray(estimators.evaluate_members(member, sweep.state.params, test.x, test.y))

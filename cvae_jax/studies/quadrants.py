@@ -65,8 +65,8 @@ def evaluate_cvae(model, params, test: Dataset, eval_config) -> dict:
         }
 
     def member(p, x, c):
-        per_example = estimators.keyed_batches(
-            partial(estimates, p), key, x, c, min(EVAL_BATCH, x.shape[0])
+        per_example = estimators.in_batches(
+            partial(estimates, p), x, c, min(EVAL_BATCH, x.shape[0]), key
         )
         return {
             **jax.tree.map(jnp.mean, per_example),
