@@ -55,6 +55,9 @@ LAYOUT_KEYS = (
     "sweep.num_devices",
     "logging.tensorboard",
 )
+# Sections read only after training (test-set sizes, sample counts, figure sizes): a change
+# there re-evaluates the trained checkpoints instead of training again.
+EVALUATION_SECTIONS = ("evaluation",)
 
 
 def base_config() -> ml_collections.ConfigDict:
@@ -263,9 +266,18 @@ def comparable(config) -> dict:
     return {k: v for k, v in _flatten(resolved_tree(config)).items() if k not in LAYOUT_KEYS}
 
 
-def fingerprint(config) -> str:
-    """A short hash of `comparable(config)`: equal for configs that give the same results."""
-    text = json.dumps(comparable(config), sort_keys=True)
+def is_evaluation_key(dotted: str) -> bool:
+    """Whether a `comparable` key is read only after training (`EVALUATION_SECTIONS`)."""
+    return dotted.split(".", 1)[0] in EVALUATION_SECTIONS
+
+
+def fingerprint(config, with_evaluation: bool = False) -> str:
+    """A short hash of `comparable(config)` without its evaluation keys: equal for configs
+    that train the same parameters. `with_evaluation=True` hashes them too, as checkpoints
+    written before 2026-11-27 did (they are still accepted for the same config)."""
+    flat = comparable(config)
+    kept = {k: v for k, v in flat.items() if with_evaluation or not is_evaluation_key(k)}
+    text = json.dumps(kept, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

@@ -13,6 +13,7 @@ import subprocess
 import sys
 
 import jax
+import ml_collections
 import numpy as np
 import pytest
 
@@ -221,14 +222,16 @@ def test_layout_is_stored_and_a_resume_on_another_layout_is_logged(tmp_path, cap
     saver.on_chunk(_fake_state(1.0), {"loss": np.zeros(2, np.float32)})
     saver.close()
     meta = json.loads((tmp_path / "checkpoints" / "20" / "meta" / "metadata").read_text())
-    assert meta["layout"] == one
+    assert meta["layout"] == one and meta["train_seconds"] > 0
     with caplog.at_level("INFO"):
         checkpoint.SweepCheckpointer(directory, 20, 2, 40, "config-a", layout=one).restore_latest(
             _fake_state(0.0)
         )
         assert "was written on devices" not in caplog.text
-        restored = checkpoint.SweepCheckpointer(directory, 20, 2, 40, "config-a", layout=two)
-        restored = restored.restore_latest(_fake_state(0.0))
+        saver = checkpoint.SweepCheckpointer(directory, 20, 2, 40, "config-a", layout=two)
+        restored = saver.restore_latest(_fake_state(0.0))
+    # The run's training time goes on from the first process's.
+    assert saver.restored_seconds == meta["train_seconds"] <= saver.train_seconds()
     np.testing.assert_array_equal(restored.params["w"], 1.0)  # it resumes, and says so
     assert "was written on devices {'platform': 'cpu', 'num_devices': 1}" in caplog.text
 
@@ -241,7 +244,10 @@ def test_all_checkpoints_corrupt_starts_afresh_and_other_config_is_refused(tmp_p
     other = checkpoint.SweepCheckpointer(directory, 20, 2, 40, "config-b")
     with pytest.raises(CheckpointMismatchError, match="different config"):
         other.restore_latest(_fake_state(0.0))
-    same = checkpoint.SweepCheckpointer(directory, 20, 2, 40, "config-a")
+    # A checkpoint fingerprinted the older way (evaluation keys included) still restores.
+    same = checkpoint.SweepCheckpointer(
+        directory, 20, 2, 40, "config-c", also_accepted=("config-a",)
+    )
     restored = same.restore_latest(_fake_state(0.0))
     np.testing.assert_array_equal(restored.params["w"], 1.0)
     assert same.history()["loss"].shape == (1, 2)
@@ -251,12 +257,14 @@ def test_all_checkpoints_corrupt_starts_afresh_and_other_config_is_refused(tmp_p
     assert checkpoint.latest_step(directory) is None
 
 
-def test_fingerprint_ignores_only_checkpoint_frequency_and_layout():
+def test_fingerprint_ignores_only_checkpoint_frequency_layout_and_evaluation():
     config = small_config()
     base = config_lib.fingerprint(config)
     config.training.checkpoint_every, config.training.checkpoints_to_keep = 40, 5
     config.sweep.num_devices = 4  # layout only: a run may resume on another machine
     assert config_lib.fingerprint(config) == base
+    config.evaluation = ml_collections.ConfigDict({"iwae_samples": 5})  # read after training
+    assert config_lib.fingerprint(config) == base != config_lib.fingerprint(config, True)
     config.training.learning_rate = 0.5  # hidden by the grid's learning-rate axis
     assert config_lib.fingerprint(config) == base
     config.sweep.grid.learning_rate = (0.5,)

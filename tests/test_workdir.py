@@ -7,6 +7,7 @@ import subprocess
 import sys
 from functools import partial
 
+import ml_collections
 import pytest
 
 from cvae_jax.errors import ConfigError, WorkdirConflictError, WorkdirError
@@ -40,6 +41,9 @@ def test_new_resume_done(tmp_path):
     assert prepare() == "done"  # every variant's sweep is finished
     config.training.checkpoint_every = 40  # does not change results: still the same run
     assert prepare() == "done"
+    config.evaluation = ml_collections.ConfigDict({"iwae_samples": 5})  # read after training
+    assert prepare() == "done"  # the trained checkpoints are evaluated again, not retrained
+    assert json.loads((tmp_path / "config.json").read_text())["evaluation"]["iwae_samples"] == 5
 
 
 def test_other_config_is_refused_unless_overwrite(tmp_path):
@@ -116,6 +120,8 @@ def test_launcher_finishes_then_reports_done_then_refuses_another_config(tmp_pat
     assert "nothing left to train" in again.stderr and "step 200/200" not in again.stderr
     rewritten = json.loads((run_dir / "summary.json").read_text())
     assert rewritten["parameters"] == results["parameters"]  # from the final checkpoint
+    # The training time of the first process, read back from the checkpoint, not ~0 s.
+    assert rewritten["train_seconds"] >= 0.9 * results["train_seconds"]
     other = launch(cmd + ["--config.mu0=2.0"])
     assert other.returncode != 0
     assert "holds a run with a different config (data.mu0: 1.0 -> 2.0; mu0: 1.0 -> 2.0)" in (

@@ -12,8 +12,11 @@ directory it can write, then:
   * `config.json` equal to `config`: returns "done" when every variant's newest checkpoint
     is the last step (the study restores them without training and rewrites its outputs),
     else "resume" (each sweep continues from its newest checkpoint);
-  * a different config: raises WorkdirConflictError listing the keys that differ, unless
-    `overwrite` is true, which deletes the old checkpoints and starts afresh ("new").
+  * a config that differs only in keys read after training (`config.EVALUATION_SECTIONS`,
+    e.g. the number of importance samples): `config.json` is replaced and the status is that
+    of an equal config, so the trained checkpoints are evaluated again, not retrained;
+  * another different config: raises WorkdirConflictError listing the keys that differ,
+    unless `overwrite` is true, which deletes the old checkpoints and starts afresh ("new").
 Keys that do not change results (`config.LAYOUT_KEYS`: checkpoint frequency, device layout)
 are left out of the comparison, so they can change between a run and its resumption.
 """
@@ -51,6 +54,14 @@ def prepare(workdir: str, config, variant_names, overwrite: bool = False) -> str
     if os.path.exists(saved_path):
         differences = _differences(_read_config(saved_path), config_lib.comparable(config))
         if not differences:
+            return _same_config_status(workdir, config, variant_names)
+        if all(config_lib.is_evaluation_key(d.split(":", 1)[0]) for d in differences):
+            logging.info(
+                "%s holds a run trained with this config; only evaluation settings differ "
+                "(%s): its checkpoints are reused and evaluated with the new ones.",
+                workdir, "; ".join(differences[:5]),
+            )  # fmt: skip
+            results.write_config(workdir, config)
             return _same_config_status(workdir, config, variant_names)
         if not _has_checkpoints(workdir):
             # Its run never trained (a data or config check stopped it): nothing to protect.

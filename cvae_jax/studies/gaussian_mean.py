@@ -47,7 +47,7 @@ def run(config, workdir: str) -> dict:
         "max_abs_error": max(p["abs_error"] for p in parameters.values()),
         "num_steps": config.training.num_steps,
         "num_examples": config.data.num_examples,
-        "train_seconds": sweep.seconds,  # this process only: a resumed run counts the rest
+        "train_seconds": sweep.seconds,  # every process of the run, resumed ones included
         "diverged": diverged_members(sweep.state, sweep.seeds, sweep.hyper),  # seed, beta, step
     }
     rows = member_rows(sweep, learned, variant="le_cvae")

@@ -4,7 +4,8 @@ Layout: `<directory>/<step>/` (a study uses `<workdir>/checkpoints/<variant>/`),
   state    the TrainState [S, H, ...]: parameters, optimiser states, step, diverged_at;
   history  the per-chunk metrics so far (metric -> [chunks, S, H], 'step' -> [chunks]),
            so a resumed run returns the same history as an uninterrupted one;
-  meta     JSON: the step, a SHA-256 of state and history, and the config's fingerprint.
+  meta     JSON: the step, a SHA-256 of state and history, the config's fingerprint, the
+           device layout and the training seconds so far (summed over resumed processes).
 Nothing else needs saving: the data come from the config, and the key of step t is
 fold_in(train_key(seed), t), so the step counter is the whole data and PRNG position.
 
@@ -94,14 +95,20 @@ class SweepCheckpointer:
       layout: the device layout (`runs.devices.layout()`-like dict) stored with each
         checkpoint; resuming on another layout is allowed but logged, since only a resume
         on the same layout is bitwise identical to an uninterrupted run.
+      also_accepted: older fingerprints of the same config (`config.fingerprint`'s
+        `with_evaluation`), restored like `fingerprint`; new checkpoints carry `fingerprint`.
     """
 
     def __init__(
         self, directory: str, every: int, keep: int, num_steps: int, fingerprint: str,
-        hooks: Hooks | None = None, layout: dict | None = None,
+        hooks: Hooks | None = None, layout: dict | None = None, also_accepted: tuple = (),
     ):  # fmt: skip
         self.directory = os.path.abspath(directory)
         self.every, self.num_steps, self.fingerprint = every, num_steps, fingerprint
+        self.accepted = (fingerprint, *also_accepted)
+        # Training time of the processes before this one (from the restored checkpoint), and
+        # when this one started: each checkpoint records their sum.
+        self.restored_seconds, self._started = 0.0, time.perf_counter()
         self.layout = layout or {}
         self.chunks: list[dict] = []  # per-chunk metrics, restored ones first
         self.steps: list[int] = []
@@ -129,7 +136,7 @@ class SweepCheckpointer:
         """
         for step in sorted(self.manager.all_steps(), reverse=True):
             try:
-                state, history = self._restore(step, target_state)
+                state, history, meta = self._restore(step, target_state)
             except CheckpointMismatchError:
                 raise
             except Exception as error:  # any unreadable checkpoint: fall back to an older one
@@ -137,6 +144,8 @@ class SweepCheckpointer:
                 continue
             self.steps = [int(s) for s in history.pop("step")]
             self.chunks = [{k: v[i] for k, v in history.items()} for i in range(len(self.steps))]
+            self.restored_seconds = float(meta.get("train_seconds", 0.0))
+            self._started = time.perf_counter()
             logging.info("resuming from checkpoint %s/%d", self.directory, step)
             return state
         return None
@@ -144,7 +153,7 @@ class SweepCheckpointer:
     def _restore(self, step: int, target_state):
         meta = self.manager.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore()))
         meta = meta.meta
-        if meta["fingerprint"] != self.fingerprint:
+        if meta["fingerprint"] not in self.accepted:
             raise CheckpointMismatchError(
                 f"checkpoint {self.directory}/{step} was written by a different config; "
                 "use a new workdir, or pass --overwrite to discard it."
@@ -167,7 +176,7 @@ class SweepCheckpointer:
                 "layout (results are a function of config, seed and device layout).",
                 self.directory, step, meta["layout"], self.layout,
             )  # fmt: skip
-        return state, history
+        return state, history, meta
 
     def _set_aside(self, step: int, error: Exception) -> None:
         target = os.path.join(self.directory + "_corrupt", f"{step}-{time.time_ns()}")
@@ -191,6 +200,10 @@ class SweepCheckpointer:
         if self.hooks.after_chunk is not None:
             self.hooks.after_chunk(step)
 
+    def train_seconds(self) -> float:
+        """Wall seconds spent training this sweep so far, restored processes included."""
+        return self.restored_seconds + time.perf_counter() - self._started
+
     def history(self) -> dict:
         """metric -> [chunks, S, H] and 'step' -> [chunks], restored chunks included."""
         if not self.chunks:
@@ -202,7 +215,7 @@ class SweepCheckpointer:
         step = int(np.max(state.step))
         history = self.history()
         meta = {"step": step, "digest": digest((state, history)), "fingerprint": self.fingerprint,
-                "layout": self.layout}  # fmt: skip
+                "layout": self.layout, "train_seconds": self.train_seconds()}  # fmt: skip
         args = ocp.args.Composite(
             state=ocp.args.StandardSave(state),
             history=ocp.args.StandardSave(history),

@@ -143,6 +143,7 @@ def train_sweep(
         saver = checkpoint.SweepCheckpointer(
             checkpoint_dir, t.checkpoint_every or t.log_every, t.checkpoints_to_keep,
             t.num_steps, config_lib.fingerprint(config), hooks, sweep_layout(setup.sweep_chunk),
+            also_accepted=(config_lib.fingerprint(config, with_evaluation=True),),
         )  # fmt: skip
         state = saver.restore_latest(jax.device_get(state)) or state
         _log_restored(state, setup, t.num_steps)
@@ -155,7 +156,9 @@ def train_sweep(
         if saver is not None:
             saver.close()
     if saver is not None:
-        result = dataclasses.replace(result, history=saver.history())
+        # Seconds of the whole run: the processes before a resume count too.
+        seconds = result.seconds + saver.restored_seconds
+        result = dataclasses.replace(result, history=saver.history(), seconds=seconds)
     return setup, result
 
 

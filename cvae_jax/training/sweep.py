@@ -103,7 +103,8 @@ class SweepResult:
     seeds: np.ndarray  # [S]
     hyper: dict  # name -> [H]
     history: dict  # metric -> [num_chunks, S, H]; 'step' -> [num_chunks]
-    seconds: float  # wall time of the training loop, compilation included
+    seconds: float  # wall time of the training loop, compilation included (train_sweep with
+    # checkpoints adds the processes before a resume)
 
     def member_params(self, seed_index: int, hyper_index: int):
         return jax.tree.map(lambda a: a[seed_index, hyper_index], self.state.params)
