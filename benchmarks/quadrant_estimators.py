@@ -53,6 +53,11 @@ def main(argv):
     workdir = _WORKDIR.value
     with open(os.path.join(workdir, "config.json")) as f:
         config = ml_collections.ConfigDict(json.load(f))
+    if "quadrant_order" not in config:  # its masks are unknown: see data/quadrants.py
+        raise SystemExit(
+            f"error: {workdir}/config.json predates quadrant_order (2026-11-27), so its masks "
+            "are unknown; rerun the study there with today's code, or use a newer run."
+        )
     splits, settings = load_splits(config.data), {}
 
     def data_for(v):  # the study's own data (its baseline retrained, as a rerun does)

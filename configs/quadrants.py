@@ -13,6 +13,7 @@ Sohn et al.'s hybrid objective, on and off in one sweep: --config.sweep.grid.hyb
 import ml_collections
 
 from cvae_jax.config import base_config
+from cvae_jax.data.quadrants import QUADRANT_ORDER
 from cvae_jax.errors import ConfigError
 
 ARGS = ("smoke", "pyro", "mnist")
@@ -37,6 +38,9 @@ def get_config(arg: str = ""):
     config.data.binarize = "threshold"  # binary pixels: -log p(x|c) is a probability in nats
 
     config.variants = (1, 2, 3)  # observed quadrants; one compiled sweep each
+    # (row half, column half) of each quadrant in the order it becomes observed: bottom-left,
+    # top-left, top-right, as in Pyro's tutorial (3 observed: predict the bottom-right).
+    config.quadrant_order = QUADRANT_ORDER
     # True: the cVAE's condition also holds the baseline's prediction (Sohn et al.). On the
     # 1,437 training digits the baseline memorises its training set, so the fed prediction
     # is far better in training than at test time and the cVAE learns to over-trust it

@@ -8,11 +8,14 @@ import numpy as np
 import pytest
 
 import cvae_jax
+from configs import quadrants as quadrants_config
+from cvae_jax import config as config_lib
 from cvae_jax import data
 from cvae_jax.data import files
 from cvae_jax.data import images as image_data
 from cvae_jax.data import quadrants as quadrant_data
 from cvae_jax.errors import ConfigError, DataError
+from cvae_jax.studies import quadrants
 
 
 def _write_mnist_dir(directory, num_train=12, num_test=5, side=28, gz=False):
@@ -171,3 +174,18 @@ def test_quadrant_masks_split_and_reassemble(num_observed, count):
     np.testing.assert_array_equal(quadrant_data.assemble(split.y, split.x, mask), images)
     with pytest.raises(ConfigError, match="1, 2 or 3 quadrants"):
         quadrant_data.observed_mask((8, 8), 4)
+
+
+def test_quadrant_order_is_a_config_key_that_checkpoints_record():
+    """The order before 2026-11-27 (3 observed: predict the top-right) is one key away, and
+    a run's fingerprint changes with it, so a checkpoint never resumes onto other masks."""
+    old = ((1, 0), (0, 0), (1, 1), (0, 1))
+    grid = quadrant_data.observed_mask((8, 8), 3, old).reshape(8, 8)
+    assert grid[4:, :].all() and grid[:, :4].all() and not grid[:4, 4:].any()
+    config = quadrants_config.get_config("smoke")
+    before = config_lib.fingerprint(config)
+    config.quadrant_order = old
+    assert config_lib.fingerprint(config) != before
+    config.quadrant_order = ((1, 0), (0, 0), (0, 1), (0, 1))
+    with pytest.raises(ConfigError, match=r"quadrant_order=.* must list the four quadrants"):
+        quadrants.check(config)

@@ -4,7 +4,8 @@ An image is cut into four quadrants; 1, 2 or 3 of them are observed and the rest
 predicted. Observation order, as in the Pyro tutorial's reproduction of Sohn et al.:
 bottom-left, then top-left (2 = the left half), then top-right (3 = all but the
 bottom-right quadrant). Until 2026-11-27 the third was the bottom-right quadrant (predict
-the top-right), so 3-quadrant numbers measured before then answer another question.
+the top-right), so 3-quadrant numbers measured before then answer another question; that
+order is `quadrant_order=((1, 0), (0, 0), (1, 1), (0, 1))`.
 
 In this codebase's vocabulary the cVAE's condition (its `y`) is the observed pixels and its
 `x` is the unobserved pixels, so `observed_split` turns an image Dataset into exactly that.
@@ -15,12 +16,23 @@ import numpy as np
 from cvae_jax.data.dataset import Dataset
 from cvae_jax.errors import ConfigError, DataError
 
-# (row half, column half) of each quadrant in the order they become observed.
+# (row half, column half) of each quadrant in the order they become observed: the default of
+# the study's `quadrant_order` key, which config.json and the checkpoints' fingerprint record.
 QUADRANT_ORDER = ((1, 0), (0, 0), (0, 1), (1, 1))
 
 
-def observed_mask(image_shape, num_observed: int) -> np.ndarray:
-    """Boolean [H*W]: True on the pixels of the first `num_observed` quadrants."""
+def check_order(order) -> None:
+    """ConfigError unless `order` lists the four quadrants (row half, column half) once each."""
+    if sorted(tuple(q) for q in order) != sorted(QUADRANT_ORDER):
+        raise ConfigError(
+            f"quadrant_order={tuple(map(tuple, order))} must list the four quadrants "
+            f"(row half, column half) once each, e.g. {QUADRANT_ORDER}."
+        )
+
+
+def observed_mask(image_shape, num_observed: int, order=QUADRANT_ORDER) -> np.ndarray:
+    """Boolean [H*W]: True on the pixels of the first `num_observed` quadrants of `order`."""
+    check_order(order)
     if not 1 <= num_observed <= 3:
         raise ConfigError(
             f"num_observed must be 1, 2 or 3 quadrants; got {num_observed}. Set "
@@ -30,7 +42,7 @@ def observed_mask(image_shape, num_observed: int) -> np.ndarray:
     if h % 2 or w % 2:
         raise DataError(f"quadrants need even image sides; got {image_shape}.")
     mask = np.zeros((h, w), bool)
-    for row, col in QUADRANT_ORDER[:num_observed]:
+    for row, col in order[:num_observed]:
         mask[row * h // 2 : (row + 1) * h // 2, col * w // 2 : (col + 1) * w // 2] = True
     return mask.reshape(-1)
 

@@ -95,7 +95,7 @@ def prepare_setting(config, splits, num_observed: int) -> Setting:
     With `data.validation_examples`, the baseline holds out the same last training images
     as the cVAE's sweep and keeps its best parameters on them (`baseline.eval_every`,
     `baseline.patience`: Pyro's early stopping), so neither network trains on them."""
-    mask = quadrant_data.observed_mask(splits.image_shape, num_observed)
+    mask = quadrant_data.observed_mask(splits.image_shape, num_observed, config.quadrant_order)
     train = quadrant_data.observed_split(splits.train.x, mask)
     test = quadrant_data.observed_split(splits.test.x, mask)
     fitted, validation = runner.hold_out_validation(config.data, train)
@@ -179,6 +179,7 @@ def quadrant_variants(config):
 
 
 def check(config) -> None:
+    quadrant_data.check_order(config.quadrant_order)
     for n in config.variants:
         if n not in (1, 2, 3):
             raise ConfigError(
