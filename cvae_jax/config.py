@@ -55,9 +55,12 @@ LAYOUT_KEYS = (
     "sweep.num_devices",
     "logging.tensorboard",
 )
-# Sections read only after training (test-set sizes, sample counts, figure sizes): a change
-# there re-evaluates the trained checkpoints instead of training again.
+# Keys that leave every trained sweep as it is: the sections read only after training
+# (test-set sizes, sample counts, figure sizes) and a study's `variants`, which picks the
+# sweeps to run, each checkpointed in its own directory. A change there reuses the trained
+# checkpoints (the fingerprint leaves these keys out) and trains only variants not yet trained.
 EVALUATION_SECTIONS = ("evaluation",)
+SELECTION_KEYS = ("variants",)
 
 
 def base_config() -> ml_collections.ConfigDict:
@@ -266,17 +269,18 @@ def comparable(config) -> dict:
     return {k: v for k, v in _flatten(resolved_tree(config)).items() if k not in LAYOUT_KEYS}
 
 
-def is_evaluation_key(dotted: str) -> bool:
-    """Whether a `comparable` key is read only after training (`EVALUATION_SECTIONS`)."""
-    return dotted.split(".", 1)[0] in EVALUATION_SECTIONS
+def keeps_checkpoints(dotted: str) -> bool:
+    """Whether a `comparable` key can change without retraining a trained sweep: read only
+    after training (`EVALUATION_SECTIONS`) or choosing the sweeps (`SELECTION_KEYS`)."""
+    return dotted in SELECTION_KEYS or dotted.split(".", 1)[0] in EVALUATION_SECTIONS
 
 
-def fingerprint(config, with_evaluation: bool = False) -> str:
-    """A short hash of `comparable(config)` without its evaluation keys: equal for configs
-    that train the same parameters. `with_evaluation=True` hashes them too, as checkpoints
-    written before 2026-11-27 did (they are still accepted for the same config)."""
+def fingerprint(config, legacy: bool = False) -> str:
+    """A short hash of `comparable(config)` without the `keeps_checkpoints` keys: equal for
+    configs that train a variant's sweep alike. `legacy=True` hashes those keys too, as the
+    checkpoints written before 2026-11-27 did (still accepted for the same config)."""
     flat = comparable(config)
-    kept = {k: v for k, v in flat.items() if with_evaluation or not is_evaluation_key(k)}
+    kept = {k: v for k, v in flat.items() if legacy or not keeps_checkpoints(k)}
     text = json.dumps(kept, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 

@@ -257,14 +257,15 @@ def test_all_checkpoints_corrupt_starts_afresh_and_other_config_is_refused(tmp_p
     assert checkpoint.latest_step(directory) is None
 
 
-def test_fingerprint_ignores_only_checkpoint_frequency_layout_and_evaluation():
+def test_fingerprint_ignores_checkpointing_layout_evaluation_and_variants_only():
     config = small_config()
     base = config_lib.fingerprint(config)
     config.training.checkpoint_every, config.training.checkpoints_to_keep = 40, 5
     config.sweep.num_devices = 4  # layout only: a run may resume on another machine
     assert config_lib.fingerprint(config) == base
     config.evaluation = ml_collections.ConfigDict({"iwae_samples": 5})  # read after training
-    assert config_lib.fingerprint(config) == base != config_lib.fingerprint(config, True)
+    config.variants = ("standard",)  # picks the sweeps; each has its own checkpoints
+    assert config_lib.fingerprint(config) == base != config_lib.fingerprint(config, legacy=True)
     config.training.learning_rate = 0.5  # hidden by the grid's learning-rate axis
     assert config_lib.fingerprint(config) == base
     config.sweep.grid.learning_rate = (0.5,)

@@ -44,6 +44,8 @@ def test_new_resume_done(tmp_path):
     config.evaluation = ml_collections.ConfigDict({"iwae_samples": 5})  # read after training
     assert prepare() == "done"  # the trained checkpoints are evaluated again, not retrained
     assert json.loads((tmp_path / "config.json").read_text())["evaluation"]["iwae_samples"] == 5
+    config.variants = (*VARIANTS, "vamp")  # a row added: trained ones kept, the new one trains
+    assert workdir.prepare(str(tmp_path), config, config.variants) == "resume"
 
 
 def test_other_config_is_refused_unless_overwrite(tmp_path):

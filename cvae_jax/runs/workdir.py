@@ -12,9 +12,10 @@ directory it can write, then:
   * `config.json` equal to `config`: returns "done" when every variant's newest checkpoint
     is the last step (the study restores them without training and rewrites its outputs),
     else "resume" (each sweep continues from its newest checkpoint);
-  * a config that differs only in keys read after training (`config.EVALUATION_SECTIONS`,
-    e.g. the number of importance samples): `config.json` is replaced and the status is that
-    of an equal config, so the trained checkpoints are evaluated again, not retrained;
+  * a config that differs only in keys that leave the trained sweeps as they are
+    (`config.keeps_checkpoints`: the evaluation settings, e.g. the number of importance
+    samples, and `variants`): `config.json` is replaced and the status is that of an equal
+    config, so trained variants are restored and evaluated again, new ones trained;
   * another different config: raises WorkdirConflictError listing the keys that differ,
     unless `overwrite` is true, which deletes the old checkpoints and starts afresh ("new").
 Keys that do not change results (`config.LAYOUT_KEYS`: checkpoint frequency, device layout)
@@ -55,10 +56,11 @@ def prepare(workdir: str, config, variant_names, overwrite: bool = False) -> str
         differences = _differences(_read_config(saved_path), config_lib.comparable(config))
         if not differences:
             return _same_config_status(workdir, config, variant_names)
-        if all(config_lib.is_evaluation_key(d.split(":", 1)[0]) for d in differences):
+        if all(config_lib.keeps_checkpoints(d.split(":", 1)[0]) for d in differences):
             logging.info(
-                "%s holds a run trained with this config; only evaluation settings differ "
-                "(%s): its checkpoints are reused and evaluated with the new ones.",
+                "%s holds a run trained with this config; only the evaluation settings or the "
+                "variants differ (%s): trained variants are restored and evaluated with them, "
+                "the others trained.",
                 workdir, "; ".join(differences[:5]),
             )  # fmt: skip
             results.write_config(workdir, config)

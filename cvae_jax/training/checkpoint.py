@@ -96,7 +96,7 @@ class SweepCheckpointer:
         checkpoint; resuming on another layout is allowed but logged, since only a resume
         on the same layout is bitwise identical to an uninterrupted run.
       also_accepted: older fingerprints of the same config (`config.fingerprint`'s
-        `with_evaluation`), restored like `fingerprint`; new checkpoints carry `fingerprint`.
+        `legacy`), restored like `fingerprint`; new checkpoints carry `fingerprint`.
     """
 
     def __init__(
