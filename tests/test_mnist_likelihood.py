@@ -48,6 +48,9 @@ def test_smoke_study_writes_rows_beside_the_published_table_and_curves(tmp_path)
     assert rows["iwae5_1"]["published_nll"] == 85.54 and not rows["iwae5_1"]["conditioned"]
     assert rows["iwae5_1"]["iwae_samples"] == 5 and rows["iwae5_1"]["layers"] == 1
     assert rows["cvae_vamp"]["conditioned"] and rows["cvae_vamp"]["prior"] == "vamp"
+    # Tomczak & Welling's KL warm-up, 100 of 3,280 epochs scaled to the run: VampPrior rows only
+    assert rows["cvae_vamp"]["kl_warmup_steps"] == round(60 * 100 / 3280) == 2
+    assert rows["iwae5_1"]["kl_warmup_steps"] == 0
     for r in rows.values():  # -log p(x) of binary images (a bound on it): positive, finite
         assert 0 < r["test_nll"] < float("inf")
         assert 0 <= r["best_step"] <= 60 and r["epochs_trained"] > 0
