@@ -65,8 +65,10 @@ class VampPrior(nn.Module):
 
     @nn.compact
     def __call__(self, c, encode):
-        # Pseudo-inputs start near the middle of [0, 1] images (Tomczak & Welling 2018 draw
-        # them at random; small noise breaks the symmetry between components).
+        # Pseudo-inputs start near the middle of [0, 1] images; small noise breaks the
+        # symmetry between components. (Tomczak & Welling 2018's code draws them from
+        # N(-0.05, 0.01) and clips them to [0, 1]; on the full MNIST, starting from training
+        # images instead did not stop the collapse that their KL warm-up stops: docs/mnist.md.)
         u = self.param(
             "pseudo_inputs",
             lambda key, shape: 0.5 + 0.01 * jax.random.normal(key, shape),
