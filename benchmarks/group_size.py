@@ -1,12 +1,13 @@
 r"""Which CPU group size suits this machine? The toy sweep at several `sweep.group_size`, one run.
 
     python -m benchmarks.group_size --ks=64,256 --groups=1,2,4,8,16     # ~3 min on 2 CPU cores
+    python -m benchmarks.group_size --model=likelihood --ks=8 --groups=1,2,4,8 --steps=200
 
 On CPU a sweep trains its members `group_size` at a time so that one group's activations
 stay in cache (training/layout.py). The best size depends on the model and on the cache
 left to this process (other tenants of a VM share it), so this benchmark measures it: for
-each K it compiles the toy sweep (cvae_jax.config.base_config, K betas of one seed) once
-per group size and alternates their timed calls, so that the machine's drift hits every
+each K it compiles the toy sweep (K betas of one seed) or the MNIST likelihood model (K
+seeds; `--model`, benchmarks/setups.py) once per group size and alternates their timed calls, so that the machine's drift hits every
 size alike. Prints model-steps/s (median of --reps calls of --steps steps), compile seconds
 and the ratio to the library's default; writes group_size.json to --out.
 """
@@ -15,11 +16,9 @@ import json
 from pathlib import Path
 
 import jax
-import numpy as np
 from absl import app, flags
 
-from benchmarks import machine
-from cvae_jax.config import base_config
+from benchmarks import machine, setups
 from cvae_jax.runs import devices
 from cvae_jax.training import layout, runner
 
@@ -29,18 +28,24 @@ _STEPS = flags.DEFINE_integer("steps", 500, "Training steps per compiled call.")
 _REPS = flags.DEFINE_integer("reps", 5, "Timed calls per group size; the median is reported.")
 flags.DEFINE_integer("cpu_devices", 0, "XLA CPU devices; 0: one per core, as the launchers.")
 _OUT = flags.DEFINE_string("out", "runs/bench", "Output directory.")
+_MODEL = flags.DEFINE_enum(
+    "model", "toy", ["toy", "likelihood"],
+    "toy: the toy study's sweep (K betas); likelihood: the MNIST likelihood benchmark's model "
+    "(K seeds, benchmarks/setups.py).",
+)  # fmt: skip
 
 
-def toy_setup(K: int, group_size: int):
-    config = base_config()
-    config.training.log_every = _STEPS.value
-    config.sweep.betas = tuple(np.linspace(0.01, 2.0, K).tolist())
+def model_setup(K: int, group_size: int):
+    if _MODEL.value == "toy":
+        config, data = setups.toy_config(K, _STEPS.value), None
+    else:
+        config, data = setups.likelihood_config(K, _STEPS.value), setups.likelihood_data()
     config.sweep.group_size = group_size
-    return runner.build_setup(config)
+    return runner.build_setup(config, data)
 
 
 def measure(K: int) -> list[dict]:
-    runs = {g: machine.prepared_chunk(toy_setup(K, g)) for g in map(int, _GROUPS.value)}
+    runs = {g: machine.prepared_chunk(model_setup(K, g)) for g in map(int, _GROUPS.value)}
     seconds = machine.interleaved_calls({g: run.call for g, run in runs.items()}, _REPS.value)
     return [
         {"K": K, "group_size": g, "compile_s": run.compile_s,

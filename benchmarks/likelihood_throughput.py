@@ -25,8 +25,7 @@ import jax
 import numpy as np
 from absl import app, flags, logging
 
-from benchmarks import machine
-from configs import mnist_likelihood as ml_config
+from benchmarks import machine, setups
 from cvae_jax.data import Dataset, without_condition
 from cvae_jax.evaluation import estimators
 from cvae_jax.runs import devices
@@ -45,17 +44,11 @@ BATCH, EVAL_BATCH = 20, 100
 
 
 def data() -> Dataset:
-    x = np.random.default_rng(0).random((2000, 784)).astype(np.float32)
-    return without_condition(Dataset(x, np.zeros(2000, np.int32)))
+    return setups.likelihood_data()
 
 
 def config(K: int):
-    c = ml_config.get_config("epochs=1")
-    c.data.num_classes, c.data.validation_examples = 0, 0
-    c.training.eval_every, c.training.lr_schedule = 0, "constant"
-    c.training.log_every = c.training.num_steps = _STEPS.value
-    c.sweep.num_seeds = K
-    return c
+    return setups.likelihood_config(K, _STEPS.value)
 
 
 def time_sweep(K: int) -> dict:
