@@ -34,8 +34,9 @@ def evaluate_members(member, params, *data):
 
 
 def log_mean_exp_over_samples(log_weight, z):
-    """log (1/K) sum_k exp(log_weight(z[k])) per example, for samples z [K, B, Dz] -> [B]."""
-    num_samples = z.shape[0]
+    """log (1/K) sum_k exp(log_weight(z[k])) per example, for samples z [K, B, Dz] -> [B]
+    (z may be a pytree of such arrays, e.g. the latents with their log q)."""
+    num_samples = jax.tree.leaves(z)[0].shape[0]
     log_weights = jax.lax.map(log_weight, z, batch_size=min(num_samples, SAMPLE_BLOCK))  # [K, B]
     return jax.nn.logsumexp(log_weights, axis=0) - jnp.log(num_samples)
 
@@ -70,17 +71,20 @@ def iwae_bound(key, model, params, x, y, num_samples: int):
 
     log (1/K) sum_k p(x|z_k,y) p(z_k|y) / q(z_k|x,y), z_k ~ q(z|x,y); K = 1 is the ELBO
     in expectation and the bound rises to log p(x|y) as K grows (Burda et al. 2016).
-    q and p are any distributions the model returns: only their `log_prob` is used.
+    q and p are any distributions the model returns. log q(z_k) comes with each draw
+    (`sample_and_log_prob`): a flow posterior then runs forward only, where `log_prob` would
+    invert it, one pass per latent dimension for an IAF (Kingma et al. 2016).
     """
     q = model.apply(params, x, y, method=model.encode)
     p = model.apply(params, y, method=model.prior_distribution)
     log_lik = _log_likelihood(model, params, x, y)
 
-    def log_weight(z_k):  # [B]
-        return log_lik(z_k) + p.log_prob(z_k) - q.log_prob(z_k)
+    def log_weight(draw_k):  # [B]
+        z_k, log_q_k = draw_k
+        return log_lik(z_k) + p.log_prob(z_k) - log_q_k
 
-    def draw(key, n):
-        return q.sample(seed=key, sample_shape=(n,))  # [n, B, Dz]
+    def draw(key, n):  # ([n, B, Dz], [n, B])
+        return q.sample_and_log_prob(seed=key, sample_shape=(n,))
 
     return log_mean_exp_of_draws(key, draw, log_weight, num_samples)
 
