@@ -38,6 +38,12 @@ def test_config_arguments_and_unknown_rows_are_one_line_errors():
     config.variants = ("vae_1", "vae_9")
     with pytest.raises(ConfigError, match=r"unknown \['vae_9'\]; choose from vae_1"):
         mnist_likelihood.STUDY.validate(config)
+    # 100 of the published 3,280 epochs of warm-up, scaled to the budget
+    assert ml_config.get_config("epochs=328").vamp_warmup_steps == 10 * 2500
+    config = ml_config.get_config("smoke")
+    config.vamp_warmup_steps = 61
+    with pytest.raises(ConfigError, match=r"vamp_warmup_steps=61 must lie in \[0, training"):
+        mnist_likelihood.STUDY.validate(config)
 
 
 def test_smoke_study_writes_rows_beside_the_published_table_and_curves(tmp_path):
@@ -48,8 +54,8 @@ def test_smoke_study_writes_rows_beside_the_published_table_and_curves(tmp_path)
     assert rows["iwae5_1"]["published_nll"] == 85.54 and not rows["iwae5_1"]["conditioned"]
     assert rows["iwae5_1"]["iwae_samples"] == 5 and rows["iwae5_1"]["layers"] == 1
     assert rows["cvae_vamp"]["conditioned"] and rows["cvae_vamp"]["prior"] == "vamp"
-    # Tomczak & Welling's KL warm-up, 100 of 3,280 epochs scaled to the run: VampPrior rows only
-    assert rows["cvae_vamp"]["kl_warmup_steps"] == round(60 * 100 / 3280) == 2
+    # Tomczak & Welling's KL warm-up (`vamp_warmup_steps`): the VampPrior rows only
+    assert rows["cvae_vamp"]["kl_warmup_steps"] == 2
     assert rows["iwae5_1"]["kl_warmup_steps"] == 0
     for r in rows.values():  # -log p(x) of binary images (a bound on it): positive, finite
         assert 0 < r["test_nll"] < float("inf")

@@ -16,6 +16,7 @@ import numpy as np
 from absl import logging
 
 from cvae_jax.data import describe, images, load_splits, without_condition
+from cvae_jax.errors import ConfigError
 from cvae_jax.evaluation import estimators
 from cvae_jax.evaluation.rows import family_columns, member_rows
 from cvae_jax.runs import results
@@ -41,10 +42,9 @@ ROWS = {
     "cvae_vamp": ({"prior": "vamp", "warmup": True}, True, 82.32, "nbip/IWAE README, label-conditioned, k=1"),
 }  # fmt: skip
 # The VampPrior rows follow Tomczak & Welling (2018) and anneal the KL term linearly over their
-# first 100 epochs, scaled like the learning-rate passes to the run's budget (100 of Burda et
-# al.'s 3,280 epochs). Without it they collapse at Burda's settings (rate 0, -log p(x) 207
-# after 10 epochs: docs/mnist.md), whether the pseudo-inputs start grey or as training images.
-WARMUP_FRACTION = 100 / 3280
+# first `vamp_warmup_steps` (their 100 epochs, scaled to the run's budget by the config).
+# Without it they collapse at Burda's settings (rate 0, -log p(x) 207 after 10 epochs:
+# docs/mnist.md), whether the pseudo-inputs start grey or as training images.
 TWO_LAYERS = (100, 50)  # Burda et al.'s two stochastic layers
 # The VQ-VAE row: 16 code vectors of 8 numbers, 128 EMA codes, the autoregressive code prior;
 # its -log p(x) bound is -log p(x|z_q) - log p(k_q) (a point-mass posterior: docs/families.md).
@@ -56,6 +56,12 @@ VQ_CODES = {
 
 def check(config) -> None:
     check_variants(config, tuple(ROWS))
+    steps = config.vamp_warmup_steps
+    if not 0 <= steps <= config.training.num_steps:
+        raise ConfigError(
+            f"vamp_warmup_steps={steps} must lie in [0, training.num_steps="
+            f"{config.training.num_steps}]; 0 trains the VampPrior rows without warm-up."
+        )
 
 
 def likelihood_variants(config):
@@ -69,9 +75,7 @@ def likelihood_variants(config):
         m.posterior = overrides.get("posterior", "gaussian")
         v.config.objective.iwae_samples = overrides.get("iwae_samples", 1)
         if overrides.get("warmup"):
-            v.config.objective.kl_warmup_steps = round(
-                WARMUP_FRACTION * v.config.training.num_steps
-            )
+            v.config.objective.kl_warmup_steps = config.vamp_warmup_steps
         if overrides.get("layers", 1) == 2:
             m.kind, m.latent_dims = "hierarchical", TWO_LAYERS
         if overrides.get("kind") == "vq":  # VQ_CODES: its codes, as `vq` rows everywhere
