@@ -43,26 +43,22 @@ _OUT = flags.DEFINE_string("out", "runs/bench", "Output directory.")
 BATCH, EVAL_BATCH = 20, 100
 
 
-def data() -> Dataset:
-    return setups.likelihood_data()
-
-
-def config(K: int):
-    return setups.likelihood_config(K, _STEPS.value)
+def _setup(K: int):
+    return runner.build_setup(setups.likelihood_config(K, _STEPS.value), setups.likelihood_data())
 
 
 def time_sweep(K: int) -> dict:
-    setup = runner.build_setup(config(K), data())
+    setup = _setup(K)
     return machine.time_sweep_chunk(setup, setup.sweep_chunk.prepare, _STEPS.value, _REPS.value)
 
 
 def time_jit_step() -> dict:
-    setup = runner.build_setup(config(1), data())
+    setup = _setup(1)
     return machine.time_jit_step(setup, BATCH, _STEPS.value, _REPS.value)
 
 
 def time_evaluation() -> dict:
-    setup = runner.build_setup(config(1), data())
+    setup = _setup(1)
     params = init_state(setup.model, setup.optimizer, member_keys(0)[0], setup.data).params
     x = (np.random.default_rng(1).random((_IMAGES.value, 784)) > 0.5).astype(np.float32)
     test = without_condition(Dataset(x, np.zeros(len(x), np.int32)))

@@ -2,8 +2,7 @@ r"""Where a sweep chunk's time goes, by XLA kernel kind: one profiled call, a ta
 
     python -m benchmarks.op_profile --ks=1,8 --steps=100 --cpu_devices=1
 
-Builds the MNIST likelihood benchmark's one-layer model (as benchmarks/likelihood_throughput
-does), compiles its sweep chunk for K members, warms it up, then traces one call of --steps
+Builds the MNIST likelihood benchmark's one-layer model (benchmarks/setups.py), compiles its sweep chunk for K members, warms it up, then traces one call of --steps
 steps with `jax.profiler` (a Perfetto trace) and sums the durations of the executed kernels
 by kind: the kernel's name without its number (`add_select_fusion.8` -> `add_select_fusion`,
 XLA's name for a fused elementwise computation ending in a select). The shares are of the
@@ -24,11 +23,14 @@ import time
 import jax
 from absl import app, flags
 
-from benchmarks import likelihood_throughput, machine
+from benchmarks import machine, setups
 from cvae_jax.runs import devices
 from cvae_jax.training import runner
 
+_KS = flags.DEFINE_list("ks", ["1", "8"], "Sweep sizes K.")
+_STEPS = flags.DEFINE_integer("steps", 100, "Training steps in the profiled call.")
 _TOP = flags.DEFINE_integer("top", 8, "Kernel kinds listed per K; the rest are summed.")
+flags.DEFINE_integer("cpu_devices", 1, "XLA CPU devices; 0: one per core, as the launchers.")
 
 
 def kernel_seconds(trace_dir: str) -> dict:
@@ -51,7 +53,7 @@ def kernel_seconds(trace_dir: str) -> dict:
 
 def profile(K: int) -> tuple[float, dict]:
     """(wall seconds of the traced call, {kind: kernel seconds}) for a K-member sweep."""
-    setup = runner.build_setup(likelihood_throughput.config(K), likelihood_throughput.data())
+    setup = runner.build_setup(setups.likelihood_config(K, _STEPS.value), setups.likelihood_data())
     run = machine.prepared_chunk(setup)
     run.call()  # a second warm call: the first may still page in buffers
     with tempfile.TemporaryDirectory() as trace_dir:
@@ -65,8 +67,8 @@ def profile(K: int) -> tuple[float, dict]:
 def main(argv):
     del argv
     devices.use_cpu_devices(flags.FLAGS.cpu_devices)
-    steps = likelihood_throughput._STEPS.value
-    for K in map(int, likelihood_throughput._KS.value):
+    steps = _STEPS.value
+    for K in map(int, _KS.value):
         wall, kinds = profile(K)
         total = sum(kinds.values())
         ranked = sorted(kinds.items(), key=lambda kv: -kv[1])

@@ -56,12 +56,13 @@ def prepare(workdir: str, config, variant_names, overwrite: bool = False) -> str
         differences = _differences(_read_config(saved_path), config_lib.comparable(config))
         if not differences:
             return _same_config_status(workdir, config, variant_names)
-        if all(config_lib.keeps_checkpoints(d.split(":", 1)[0]) for d in differences):
+        shown = "; ".join(list(differences.values())[:5])
+        if all(map(config_lib.keeps_checkpoints, differences)):
             logging.info(
                 "%s holds a run trained with this config; only the evaluation settings or the "
                 "variants differ (%s): trained variants are restored and evaluated with them, "
                 "the others trained.",
-                workdir, "; ".join(differences[:5]),
+                workdir, shown,
             )  # fmt: skip
             results.write_config(workdir, config)
             return _same_config_status(workdir, config, variant_names)
@@ -75,7 +76,7 @@ def prepare(workdir: str, config, variant_names, overwrite: bool = False) -> str
             return "new"
         if not overwrite:
             raise WorkdirConflictError(
-                f"{workdir} holds a run with a different config ({'; '.join(differences[:5])}). "
+                f"{workdir} holds a run with a different config ({shown}). "
                 "Use another --workdir, or pass --overwrite to delete its checkpoints and "
                 "start again."
             )
@@ -133,11 +134,11 @@ def _same_config_status(workdir: str, config, variant_names) -> str:
     return "resume"
 
 
-def _differences(old: dict, new: dict) -> list[str]:
-    keys = sorted(set(old) | set(new))
+def _differences(old: dict, new: dict) -> dict[str, str]:
+    """{dotted key: "key: old -> new"} for every key whose value differs, sorted by key."""
     missing = "(absent)"
-    return [
-        f"{k}: {old.get(k, missing)!r} -> {new.get(k, missing)!r}"
-        for k in keys
+    return {
+        k: f"{k}: {old.get(k, missing)!r} -> {new.get(k, missing)!r}"
+        for k in sorted(set(old) | set(new))
         if old.get(k, missing) != new.get(k, missing)
-    ]
+    }
