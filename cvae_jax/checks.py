@@ -66,6 +66,7 @@ RANGES = {
     "model.code_dim": (lambda v: v >= 1, _POSITIVE_INT),
     "model.code_prior_hidden": (lambda v: v >= 1, _POSITIVE_INT),
     "model.ema_decay": (lambda v: 0 <= v < 1, "a decay in [0, 1)"),
+    "model.codebook_restart": (lambda v: v >= 0, "vectors per step >= 0 (0: no restarts)"),
     "objective.commitment": (lambda v: v >= 0, _NON_NEGATIVE),
     "model.decoder_layers": (lambda v: v >= 1, _POSITIVE_INT),
     "model.decoder_channels": (lambda v: v >= 1, _POSITIVE_INT),

@@ -440,6 +440,12 @@ def _check_vq(config) -> None:
             f"model.code_prior; model.prior={m.prior!r} and model.posterior={m.posterior!r} "
             "do not apply. Leave them at 'standard' and 'gaussian'."
         )
+    if m.get("codebook_restart", 0) > 0 and m.get("codebook_update", "gradient") != "ema":
+        raise ConfigError(
+            f"model.codebook_restart={m.codebook_restart} restarts codes by their moving-average "
+            "usage, which only model.codebook_update='ema' keeps. Set codebook_update='ema', "
+            "or codebook_restart=0."
+        )
     if o.iwae_samples > 1 or any(a != 1 for a in grid(config)["hybrid_alpha"]):
         raise ConfigError(
             "model.kind='vq' is trained on the VQ-VAE loss: importance samples of a point-mass "

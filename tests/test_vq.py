@@ -23,6 +23,7 @@ from cvae_jax.models.vq import (
     ema_update,
     perplexity,
     quantize,
+    restart_dead_codes,
     straight_through,
     vq_losses,
 )
@@ -123,6 +124,28 @@ def test_ema_step_by_hand():
     np.testing.assert_allclose(new[2], [5.0, 5.0], rtol=1e-6)
 
 
+def test_dead_codes_restart_on_distinct_batch_vectors_and_live_codes_stay_bitwise():
+    # N = (5, 0.5, 2, 0.1) against threshold 1: codes 1 and 3 are dead.
+    state = EMAState(np.array([5.0, 0.5, 2.0, 0.1], np.float32), 3 * CODEBOOK[:4])
+    codebook = CODEBOOK[:4]
+    restart = jax.jit(restart_dead_codes)
+    new_state, new = jax.tree.map(np.asarray, restart(state, codebook, Z_E, jax.random.key(0), 1.0))
+    live, dead = [0, 2], [1, 3]
+    np.testing.assert_array_equal(new[live], codebook[live])
+    np.testing.assert_array_equal(new_state.embed_sum[live], state.embed_sum[live])
+    np.testing.assert_array_equal(new_state.cluster_size, [5.0, 1.0, 2.0, 1.0])
+    batch = Z_E.reshape(-1, D)
+    rows = [int(np.flatnonzero((batch == new[k]).all(-1))[0]) for k in dead]  # batch vectors
+    assert rows[0] != rows[1]  # drawn without replacement from the 20 vectors
+    np.testing.assert_array_equal(new_state.embed_sum[dead], new[dead])  # m = N e, N = 1
+    # Threshold 0 restarts nothing; another key draws other vectors.
+    same_state, same = restart(state, codebook, Z_E, jax.random.key(0), 0.0)
+    np.testing.assert_array_equal(same, codebook)
+    np.testing.assert_array_equal(same_state.cluster_size, state.cluster_size)
+    _, other = restart(state, codebook, Z_E, jax.random.key(1), 1.0)
+    assert not np.array_equal(np.asarray(other)[dead], new[dead])
+
+
 def test_usage_diagnostics():
     usage = jax.jit(lambda i, k: (perplexity(i, k), dead_codes(i, k)), static_argnums=1)
     uniform = np.arange(3 * K) % K
@@ -171,15 +194,17 @@ def _vq_config(tiny_config, **model_keys):
 def test_vq_with_an_autoregressive_decoder_sweeps_like_lone_members_and_resumes_bitwise(
     tiny_config, tmp_path
 ):
-    """Both new models in one sweep (CI time): VQ with the EMA codebook, decoding 4x4 binary
-    images pixel by pixel; a commitment grid point equals the member trained alone."""
+    """Both new models in one sweep (CI time): VQ with the EMA codebook and its restarts,
+    decoding 4x4 binary images pixel by pixel; a commitment grid point equals the member
+    trained alone."""
     rng = np.random.default_rng(0)
     y = rng.integers(0, 2, 128)
     x = (rng.random((128, 4, 4)) < np.where(y[:, None, None], 0.7, 0.2)).astype(np.float32)
     np.savez(tmp_path / "binary.npz", x=x, y=y)
     config = _vq_config(
-        tiny_config, codebook_update="ema", decoder="autoregressive", code_prior="uniform"
-    )
+        tiny_config, codebook_update="ema", codebook_restart=0.5, decoder="autoregressive",
+        code_prior="uniform",
+    )  # fmt: skip
     with config.unlocked():
         config.model.update(decoder_window=1, decoder_layers=1, decoder_channels=4)
         config.model.likelihood = "bernoulli"
@@ -223,6 +248,15 @@ def test_a_train_step_moves_the_ema_codebook_by_the_papers_update_and_adam_leave
     np.testing.assert_allclose(moved["embed_sum"], total, rtol=1e-6)
     # With the uniform code prior the rate is the constant P log K (van den Oord et al. 3.1).
     assert float(metrics["rate"]) == pytest.approx(2 * np.log(4), rel=1e-6)
+    # With every code below the restart threshold, each becomes one of the batch's z_e.
+    with config.unlocked():
+        config.model.codebook_restart = 1e6
+    setup = runner.build_setup(config)
+    step = runner.make_train_step(setup.model, setup.optimizer)
+    new, _ = jax.jit(step)(state, batch, jax.random.key(1), objectives.DEFAULT_HYPER)
+    restarted = np.asarray(new.params["vq_ema"]["codebook"]["codebook"])  # [K, D]
+    vectors = np.asarray(z_e).reshape(-1, z_e.shape[-1])
+    assert all((vectors == code).all(-1).any() for code in restarted)
 
 
 def test_the_autoregressive_code_prior_is_causal_and_normalised():
@@ -235,10 +269,11 @@ def test_the_autoregressive_code_prior_is_causal_and_normalised():
     log_p = jax.vmap(lambda k: p.log_prob(jnp.broadcast_to(k, (2, num))))(codes)  # [K^P, 2]
     np.testing.assert_allclose(jnp.exp(jax.nn.logsumexp(log_p, 0)), 1.0, rtol=1e-5)
     net = CausalCodeNet(num, size, hidden=8)
-    one_hot = jax.nn.one_hot(codes[5:6], size)
-    v = net.init(jax.random.key(1), one_hot, c[:1])
-    jac = jax.jacobian(lambda oh: net.apply(v, oh, c[:1]))(one_hot)  # d logit_i / d one-hot_j
-    reads = np.abs(np.asarray(jac)).sum(axis=(0, 2, 3, 5)) > 0  # [i, j]
+    v = net.init(jax.random.key(1), codes[5:6], c[:1])
+    logits = net.apply(v, codes[5:6], c[:1])[0]  # [P, K]
+    # reads[i, j]: does logit i move when code j changes?
+    changed = [net.apply(v, codes[5:6].at[0, j].add(1) % size, c[:1])[0] for j in range(num)]
+    reads = np.stack([np.any(np.asarray(d != logits), -1) for d in changed], 1)
     np.testing.assert_array_equal(reads, np.tril(np.ones((num, num), bool), -1))
     draws = p.sample(seed=jax.random.key(2), sample_shape=(5,))
     assert draws.shape == (5, 2, num) and set(np.unique(draws)) <= set(range(size))
@@ -249,6 +284,12 @@ def test_the_autoregressive_code_prior_is_causal_and_normalised():
     [
         ({"codebook_size": 1}, r"model.codebook_size=1 is not allowed; it must be an integer >= 2"),
         ({"prior": "mog"}, r"model.kind='vq' has a point-mass posterior on its codes"),
+        (
+            {"codebook_update": "gradient", "codebook_restart": 1.0},
+            r"model.codebook_restart=1.0 restarts codes by their moving-average usage, which "
+            r"only model.codebook_update='ema' keeps",
+        ),
+        ({"codebook_restart": -1.0}, r"model.codebook_restart=-1.0 is not allowed"),
         (
             {"code_prior": "pixelcnn"},
             r"model.code_prior: Unknown code prior 'pixelcnn'; choose one of uniform",

@@ -4,6 +4,8 @@
   straight_through(z_e, z_q) -> z_e + sg[z_q - z_e]: the value of z_q, the gradient of z_e
   vq_losses(z_e, z_q, commitment) -> VQLosses(codebook [...], commitment [...])
   ema_update(state, z_e, indices, decay, epsilon) -> (state, codebook [K, D])
+  restart_dead_codes(state, codebook, z_e, key, threshold) -> (state, codebook): unused
+      codes redrawn from the batch's encoder outputs (Dhariwal et al. 2020)
   perplexity(indices, K), dead_codes(indices, K): how much of the codebook is in use
 
 The VQ-VAE loss per example is
@@ -108,6 +110,29 @@ def ema_update(state: EMAState, z_e, indices, decay, epsilon=1e-5):
     n = jnp.sum(cluster_size)
     smoothed = (cluster_size + epsilon) / (n + num_codes * epsilon) * n  # [K]
     return EMAState(cluster_size, embed_sum), embed_sum / smoothed[:, None]
+
+
+def restart_dead_codes(state: EMAState, codebook, z_e, key, threshold):
+    """Codes the batch no longer uses moved onto its encoder outputs: (state, codebook [K, D]).
+
+    Dhariwal et al. (2020)'s random restarts: a code whose moving-average count N_i (vectors
+    per step) is below `threshold` becomes a vector z_e drawn at random from this batch, with
+    N_i = threshold and m_i = threshold z_e, so the averages carry it on from there. A code
+    that then wins fewer than `threshold` vectors a step falls below again and is redrawn;
+    one that wins more stays. Without restarts a code nobody picks keeps its old value, and
+    once every code but one lies away from the encoder's outputs the encoder has one code
+    to use: the codebook collapse that VQ-VAEs meet at high learning rates.
+    """
+    num_codes, dim = codebook.shape
+    z_flat = z_e.reshape(-1, dim)  # [M, D]
+    picks = jax.random.choice(key, z_flat.shape[0], (num_codes,), z_flat.shape[0] < num_codes)
+    dead = (state.cluster_size < threshold)[:, None]  # [K, 1]
+    drawn = z_flat[picks]  # [K, D]
+    state = EMAState(
+        jnp.where(dead[:, 0], threshold, state.cluster_size),
+        jnp.where(dead, threshold * drawn, state.embed_sum),
+    )
+    return state, jnp.where(dead, drawn, codebook)
 
 
 def code_counts(indices, num_codes: int):

@@ -9,6 +9,8 @@ second term's gradient (`model.codebook_update='gradient'`) or by the moving ave
 paper's appendix (`'ema'`): then the codebook and the averages live in the variable
 collection 'vq_ema' beside the parameters, which the train step updates from the forward
 pass instead of the optimiser, so they are checkpointed, vmapped and resumed with them.
+With EMA, `model.codebook_restart` > 0 redraws the codes used by fewer than that many
+vectors a step from the batch's encoder outputs (Dhariwal et al. 2020's random restarts).
 
 The latent, as the rest of the library sees it, is the code vector k [P] (int32
 indices): q(k|x,c) is a point mass at the encoder's codes (distrax.Deterministic), and the
@@ -62,12 +64,15 @@ class VQEncoder(nn.Module):
 
 
 class Codebook(nn.Module):
-    """K codes of D numbers: a param moved by the codebook loss, or EMA state (`update`)."""
+    """K codes of D numbers: a param moved by the codebook loss, or EMA state (`update`),
+    whose codes used by fewer than `restart` vectors a step are redrawn from the batch
+    (`vq.restart_dead_codes`; 0: never)."""
 
     codebook_size: int
     code_dim: int
     update: str = "gradient"
     decay: float = 0.99
+    restart: float = 0.0
 
     def setup(self):
         init = vq.CODEBOOK_INIT
@@ -89,16 +94,20 @@ class Codebook(nn.Module):
             return self.codes
         return jax.lax.stop_gradient(self.ema.value)
 
-    def __call__(self, z_e) -> vq.VQOutput:
+    def __call__(self, z_e, key) -> vq.VQOutput:
         """Quantise z_e [..., D] (commitment term unweighted); with EMA in training (its
-        collection mutable), move the codebook by one step of the averages."""
+        collection mutable), move the codebook by one step of the averages, then restart
+        its dead codes (drawn with `key`)."""
         codebook = self.table()
         z_q, indices = vq.quantize(z_e, codebook)
         losses = vq.vq_losses(z_e, z_q, 1.0)
         if self.update == "ema" and self.is_mutable_collection(EMA_COLLECTION):
             if not self.is_initializing():
+                z = jax.lax.stop_gradient(z_e)
                 state = vq.EMAState(self.cluster_size.value, self.embed_sum.value)
-                state, new = vq.ema_update(state, jax.lax.stop_gradient(z_e), indices, self.decay)
+                state, new = vq.ema_update(state, z, indices, self.decay)
+                if self.restart > 0:
+                    state, new = vq.restart_dead_codes(state, new, z, key, self.restart)
                 self.cluster_size.value, self.embed_sum.value = state
                 self.ema.value = new
         return vq.VQOutput(vq.straight_through(z_e, z_q), indices, *losses)
@@ -124,9 +133,8 @@ class VQCVAE(CVAE):
         return self.decoder(z_q, c, x) if reads_x(self) else self.decoder(z_q, c)
 
     def __call__(self, x, y, key):
-        del key  # the encoder, quantiser and rate are deterministic
-        c = self.condition(y)
-        out = self.codebook(self.encoder(x, c))
+        c = self.condition(y)  # the key only draws restarted codes: the rest is deterministic
+        out = self.codebook(self.encoder(x, c), key)
         decoded = self._decode_vectors(out.z_q.reshape(x.shape[0], -1), c, x)
         return {
             "distortion": -dist.decoder_log_prob(x, decoded),  # [B]
@@ -146,7 +154,8 @@ class VQCVAE(CVAE):
 
 
 VQ_KEYS = (
-    "codebook_size", "code_dim", "codebook_update", "ema_decay", "code_prior", "code_prior_hidden",
+    "codebook_size", "code_dim", "codebook_update", "ema_decay", "codebook_restart", "code_prior",
+    "code_prior_hidden",
 )  # fmt: skip
 
 
@@ -159,6 +168,7 @@ def build_vq_cvae(config, data) -> VQCVAE:
     checks.choice("model.code_prior", prior, CODE_PRIORS)
     positions, size = m.latent_dim, int(m.get("codebook_size", 64))
     code_dim, hidden = int(m.get("code_dim", 8)), tuple(m.hidden)
+    decay, restart = float(m.get("ema_decay", 0.99)), float(m.get("codebook_restart", 0.0))
     if prior == "uniform":
         code_prior = UniformCodePrior(positions, size)
     else:
@@ -170,5 +180,5 @@ def build_vq_cvae(config, data) -> VQCVAE:
         build_decoder(m, data.x.shape[1]),
         code_prior,
         num_classes,
-        codebook=Codebook(size, code_dim, update, float(m.get("ema_decay", 0.99))),
+        codebook=Codebook(size, code_dim, update, decay, restart),
     )
