@@ -64,4 +64,6 @@ def test_smoke_study_writes_rows_beside_the_published_table_and_curves(tmp_path)
         curve = [r for r in csv.DictReader(f) if r["variant"] == "iwae5_1"]
     assert [float(r["epoch"]) for r in curve] == sorted(float(r["epoch"]) for r in curve)
     assert len(curve) == 3  # one validation per chunk of 20 steps
+    # epochs are passes over the training images, whatever the log interval
+    assert float(curve[-1]["epoch"]) == pytest.approx(rows["iwae5_1"]["epochs_trained"])
     assert "| iwae5_1 (-log p(x)) |" in out["table_markdown"]

@@ -161,7 +161,7 @@ class SweepChunk:
         if ps >= S and ph >= H:  # one call, padded so the devices divide it
             self._log_once(
                 ("pad", S, H),
-                "%d seeds x %d betas do not divide %d devices: padded to %d x %d with copies "
+                "%d seeds x %d grid points do not divide %d devices: padded to %d x %d with copies "
                 "of the last member (their results are discarded).",
                 S, H, len(self.devices), ps, ph,
             )  # fmt: skip
