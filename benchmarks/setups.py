@@ -4,6 +4,7 @@
   likelihood_config(K, steps)  the MNIST likelihood benchmark's one-layer model
                                (configs/mnist_likelihood.py: 784-200-200-50, tanh, Bernoulli,
                                batch 20, dynamic binarisation, unconditional), K seeds;
+  likelihood_row_config(row, K, steps)  that with one row of the study's table applied;
   likelihood_data()            2,000 random [0, 1] images for it (the timing needs no digits).
 Each config trains `steps` steps in one chunk, with no validation or schedule.
 """
@@ -13,6 +14,7 @@ import numpy as np
 from configs import mnist_likelihood as ml_config
 from cvae_jax.config import base_config
 from cvae_jax.data import Dataset, without_condition
+from cvae_jax.studies import mnist_likelihood
 
 
 def toy_config(K: int, steps: int):
@@ -28,6 +30,15 @@ def likelihood_config(K: int, steps: int):
     config.training.eval_every, config.training.lr_schedule = 0, "constant"
     config.training.log_every = config.training.num_steps = steps
     config.sweep.num_seeds = K
+    return config
+
+
+def likelihood_row_config(row: str, K: int, steps: int):
+    """`likelihood_config` with a row of the study's table applied (unconditioned)."""
+    config = likelihood_config(K, steps)
+    config.variants = (row,)
+    config = mnist_likelihood.likelihood_variants(config)[0].config
+    config.data.num_classes = 0  # the timing data carry no labels
     return config
 
 
