@@ -41,6 +41,10 @@ RANGES = {
         lambda v: len(v) >= 1 and all(int(w) == w >= 1 for w in v),
         "a non-empty list of widths >= 1",
     ),  # fmt: skip
+    "model.upper_hidden": (
+        lambda v: len(v) >= 1 and all(int(w) == w >= 1 for w in v),
+        "a non-empty list of widths >= 1",
+    ),  # fmt: skip
     "model.latent_dims": (
         lambda v: all(int(w) == w >= 1 for w in v),
         "a list of layer sizes, each >= 1 (model.kind='hierarchical')",

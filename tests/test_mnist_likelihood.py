@@ -9,7 +9,7 @@ import pytest
 
 from configs import mnist_likelihood as ml_config
 from cvae_jax import config as config_lib
-from cvae_jax.data import Dataset
+from cvae_jax.data import Dataset, without_condition
 from cvae_jax.errors import ConfigError
 from cvae_jax.evaluation.estimators import iwae_bound
 from cvae_jax.models import build_model
@@ -44,6 +44,29 @@ def test_config_arguments_and_unknown_rows_are_one_line_errors():
     config.vamp_warmup_steps = 61
     with pytest.raises(ConfigError, match=r"vamp_warmup_steps=61 must lie in \[0, training"):
         mnist_likelihood.STUDY.validate(config)
+
+
+def test_the_two_layer_rows_have_burda_et_als_architecture():
+    # 784-200-200-[z1 100]-100-100-[z2 50] up, and the mirror down (Burda et al. 2016, app. C)
+    config = ml_config.get_config("epochs=1")
+    config.variants = ("iwae5_2",)
+    v = mnist_likelihood.likelihood_variants(config)[0]
+    data = without_condition(Dataset(jnp.zeros((2, 784)), jnp.zeros((2,), jnp.int32)))
+    params = build_model(v.config, data).init(jax.random.key(0), data.x, data.y, jax.random.key(1))
+    widths = {
+        name: [layer["kernel"].shape for layer in net["MLP_0"].values()] + [net["mean"]["kernel"].shape]
+        for name, net in (*params["params"]["encoder"].items(), *params["params"]["prior"].items())
+    }  # fmt: skip
+    assert widths == {
+        "q_1": [(784, 200), (200, 200), (200, 100)],  # q(z1 | x)
+        "q_2": [(100, 100), (100, 100), (100, 50)],  # q(z2 | z1)
+        "p_1": [(50, 100), (100, 100), (100, 100)],  # p(z1 | z2)
+    }
+    decoder = params["params"]["decoder"]["decoder"]
+    assert [layer["kernel"].shape for layer in decoder["MLP_0"].values()] == [
+        (100, 200),
+        (200, 200),
+    ]
 
 
 def test_smoke_study_writes_rows_beside_the_published_table_and_curves(tmp_path):

@@ -141,16 +141,25 @@ class TopDown(distrax.Distribution):
 
 
 class HierarchicalEncoder(nn.Module):
+    """q(z_1 | x, c) with MLPs of `hidden`, q(z_l | z_{l-1}, c) with `upper_hidden` (None: the
+    same)."""
+
     latent_dims: Sequence[int]
     hidden: Sequence[int] = (64,)
     activation: str = "relu"
+    upper_hidden: Sequence[int] | None = None
 
     @nn.compact
     def __call__(self, x, c):
         inputs = [x]
         inputs += [jnp.zeros((*x.shape[:-1], d), x.dtype) for d in self.latent_dims[:-1]]
+        upper = self.hidden if self.upper_hidden is None else self.upper_hidden
         layers = [
-            pure(GaussianLayer(d, self.hidden, self.activation, name=f"q_{i + 1}"), h, c)
+            pure(
+                GaussianLayer(d, upper if i else self.hidden, self.activation, name=f"q_{i + 1}"),
+                h,
+                c,
+            )  # fmt: skip
             for i, (d, h) in enumerate(zip(self.latent_dims, inputs, strict=True))
         ]
         return BottomUp(layers, x, c, self.latent_dims)
@@ -186,14 +195,17 @@ class FirstLayerDecoder(nn.Module):
         return self.decoder(z[..., : self.first_dim], c)
 
 
-@MODELS.register("hierarchical")
+@MODELS.register("hierarchical", config_keys=("upper_hidden",))
 def build_hierarchical_cvae(config, data) -> CVAE:
-    """Bottom-up inference and top-down generation over `model.latent_dims`, MLPs throughout."""
+    """Bottom-up inference and top-down generation over `model.latent_dims`, MLPs throughout:
+    `model.hidden` between x and z_1 (q(z_1|x) and p(x|z_1)), `model.upper_hidden` (default
+    the same) between stochastic layers, as Burda et al. (2016)'s 200-200 and 100-100."""
     m, num_classes = config.model, config.data.get("num_classes", 0)
     dims, hidden, act = tuple(int(d) for d in m.latent_dims), tuple(m.hidden), m.activation
+    upper = tuple(m.get("upper_hidden", hidden))
     top_config = m.copy_and_resolve_references()
     top_config.latent_dim = dims[-1]
-    prior = HierarchicalPrior(dims, build_prior(top_config, num_classes), hidden, act)
+    prior = HierarchicalPrior(dims, build_prior(top_config, num_classes), upper, act)
     decoder = MLPDecoder(data.x.shape[1], hidden, act, **decoder_options(m))
-    encoder = HierarchicalEncoder(dims, hidden, act)
+    encoder = HierarchicalEncoder(dims, hidden, act, upper)
     return CVAE(encoder, FirstLayerDecoder(decoder, dims[0]), prior, num_classes)

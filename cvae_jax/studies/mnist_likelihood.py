@@ -45,7 +45,8 @@ ROWS = {
 # first `vamp_warmup_steps` (their 100 epochs, scaled to the run's budget by the config).
 # Without it they collapse at Burda's settings (rate 0, -log p(x) 207 after 10 epochs:
 # docs/mnist.md), whether the pseudo-inputs start grey or as training images.
-TWO_LAYERS = (100, 50)  # Burda et al.'s two stochastic layers
+TWO_LAYERS = (100, 50)  # Burda et al.'s two stochastic layers,
+BETWEEN_LAYERS = (100, 100)  # and the deterministic layers between them
 # The VQ-VAE row: 16 code vectors of 8 numbers, 128 EMA codes, the autoregressive code prior;
 # its -log p(x) bound is -log p(x|z_q) - log p(k_q) (a point-mass posterior: docs/families.md).
 # Codes used by fewer than one vector a step are redrawn from the batch (Dhariwal et al.
@@ -81,6 +82,8 @@ def likelihood_variants(config):
             v.config.objective.kl_warmup_steps = config.vamp_warmup_steps
         if overrides.get("layers", 1) == 2:
             m.kind, m.latent_dims = "hierarchical", TWO_LAYERS
+            with m.unlocked():  # the kind's own key
+                m.upper_hidden = BETWEEN_LAYERS
         if overrides.get("kind") == "vq":  # VQ_CODES: its codes, as `vq` rows everywhere
             with m.unlocked():  # the kind's own keys (a launcher locks the config)
                 m.update({"kind": "vq", **VQ_CODES})
