@@ -34,12 +34,11 @@ def likelihood_config(K: int, steps: int):
 
 
 def likelihood_row_config(row: str, K: int, steps: int):
-    """`likelihood_config` with a row of the study's table applied (unconditioned)."""
+    """`likelihood_config` with a row of the study's table applied (a label-conditioned row
+    without labels: the config's num_classes is 0, as the timing data carry none)."""
     config = likelihood_config(K, steps)
     config.variants = (row,)
-    config = mnist_likelihood.likelihood_variants(config)[0].config
-    config.data.num_classes = 0  # the timing data carry no labels
-    return config
+    return mnist_likelihood.likelihood_variants(config)[0].config
 
 
 def likelihood_data() -> Dataset:

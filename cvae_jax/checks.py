@@ -20,6 +20,10 @@ def _count(value) -> bool:
     return value >= 0 and float(value).is_integer()
 
 
+_WIDTHS = (
+    lambda v: len(v) >= 1 and all(int(w) == w >= 1 for w in v),
+    "a non-empty list of widths >= 1",
+)
 # key -> (predicate, what is allowed). config.validate checks the types first.
 RANGES = {
     "data.num_examples": (lambda v: v >= 1, _POSITIVE_INT),
@@ -37,14 +41,8 @@ RANGES = {
     "objective.iwae_samples": (lambda v: v >= 1, "an integer >= 1 (1: the ELBO)"),
     "model.prior_components": (lambda v: v >= 1, _POSITIVE_INT),
     "model.flow_steps": (lambda v: v >= 1, _POSITIVE_INT),
-    "model.flow_hidden": (
-        lambda v: len(v) >= 1 and all(int(w) == w >= 1 for w in v),
-        "a non-empty list of widths >= 1",
-    ),  # fmt: skip
-    "model.upper_hidden": (
-        lambda v: len(v) >= 1 and all(int(w) == w >= 1 for w in v),
-        "a non-empty list of widths >= 1",
-    ),  # fmt: skip
+    "model.flow_hidden": _WIDTHS,
+    "model.upper_hidden": _WIDTHS,
     "model.latent_dims": (
         lambda v: all(int(w) == w >= 1 for w in v),
         "a list of layer sizes, each >= 1 (model.kind='hierarchical')",

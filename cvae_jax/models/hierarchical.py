@@ -159,7 +159,7 @@ class HierarchicalEncoder(nn.Module):
                 GaussianLayer(d, upper if i else self.hidden, self.activation, name=f"q_{i + 1}"),
                 h,
                 c,
-            )  # fmt: skip
+            )
             for i, (d, h) in enumerate(zip(self.latent_dims, inputs, strict=True))
         ]
         return BottomUp(layers, x, c, self.latent_dims)

@@ -143,22 +143,21 @@ def run(config, workdir: str) -> dict:
         t = time.perf_counter()
         nll = test_nll(v.config, setup, sweep, test)
         eval_seconds = time.perf_counter() - t
-        epochs = int(np.max(sweep.history["step"])) * config.training.batch_size
+        steps_per_epoch = setup.data.x.shape[0] / config.training.batch_size
         labels = {
             "variant": v.name, "conditioned": conditioned,
             "binarisation": config.data.binarize, "published_nll": published,
             "published_source": source, "train_examples": int(setup.data.x.shape[0]),
             "test_examples": int(test.x.shape[0]), "test_samples": config.evaluation.test_samples,
-            "epochs_trained": epochs / setup.data.x.shape[0], "train_seconds": sweep.seconds,
+            "epochs_trained": int(np.max(sweep.history["step"])) / steps_per_epoch,
+            "train_seconds": sweep.seconds,
             "eval_seconds": eval_seconds,
         }  # fmt: skip
         new = member_rows(sweep, {"test_nll": nll}, **labels, **family_columns(v.config))
         for row in new:
-            row["best_epoch"] = (
-                row["best_step"] * config.training.batch_size / labels["train_examples"]
-            )
+            row["best_epoch"] = row["best_step"] / steps_per_epoch
         rows += new
-        curves += curve_rows(v.name, sweep, labels["train_examples"] / config.training.batch_size)
+        curves += curve_rows(v.name, sweep, steps_per_epoch)
         logging.info("%s: test -log p(x) %.2f (published %s), %.0fs training, %.0fs evaluation",
                      v.name, float(nll.mean()), published, sweep.seconds, eval_seconds)  # fmt: skip
     results.write_csv(os.path.join(workdir, "curves.csv"), curves)
