@@ -275,14 +275,36 @@ def keeps_checkpoints(dotted: str) -> bool:
     return dotted in SELECTION_KEYS or dotted.split(".", 1)[0] in EVALUATION_SECTIONS
 
 
-def fingerprint(config, legacy: bool = False) -> str:
-    """A short hash of `comparable(config)` without the `keeps_checkpoints` keys: equal for
-    configs that train a variant's sweep alike. `legacy=True` hashes those keys too, as the
-    checkpoints written before 2026-11-27 did (still accepted for the same config)."""
-    flat = comparable(config)
-    kept = {k: v for k, v in flat.items() if legacy or not keeps_checkpoints(k)}
-    text = json.dumps(kept, sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+def library_defaults() -> dict:
+    """`comparable(base_config())`: the value a library key holds in a config that lacks it.
+
+    The rule for a key added to `base_config`: its default trains as the library did before
+    the key existed. So a config.json or a checkpoint written before the key was added is read
+    as holding the default, and a run in progress resumes across the change."""
+    return comparable(base_config())
+
+
+def fingerprint(config) -> str:
+    """A short hash of the keys that train a variant's sweep: `comparable(config)` without the
+    `keeps_checkpoints` keys and without keys at their library default (`library_defaults`),
+    so a key added to the library later leaves the fingerprint of a run begun without it."""
+    defaults, missing = library_defaults(), object()
+    return _hash({k: v for k, v in _trained(config).items() if defaults.get(k, missing) != v})
+
+
+def older_fingerprints(config) -> tuple[str, ...]:
+    """The fingerprints older checkpoints carry for the same config, still accepted: every
+    trained key, defaults included (until 2026-11-28), and every comparable key, evaluation
+    settings included (until 2026-11-27)."""
+    return _hash(_trained(config)), _hash(comparable(config))
+
+
+def _trained(config) -> dict:
+    return {k: v for k, v in comparable(config).items() if not keeps_checkpoints(k)}
+
+
+def _hash(flat: dict) -> str:
+    return hashlib.sha256(json.dumps(flat, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def _flatten(tree, prefix: str = "") -> dict:

@@ -18,7 +18,8 @@ import numpy as np
 import pytest
 
 from cvae_jax import config as config_lib
-from cvae_jax.errors import CheckpointMismatchError, WorkdirError
+from cvae_jax.errors import CheckpointMismatchError, WorkdirConflictError, WorkdirError
+from cvae_jax.runs import workdir
 from cvae_jax.training import checkpoint, runner
 from cvae_jax.training.step import TrainState
 from tests.sweep_driver import small_config
@@ -92,6 +93,7 @@ jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
 from configs.toy2d import get_config
 from cvae_jax.runs import launch
 from cvae_jax.studies import toy2d
+from cvae_jax.runs import workdir
 from cvae_jax.training import checkpoint, runner
 
 toy2d.toy2d_plots.toy2d_figures = lambda *args, **kwargs: None
@@ -265,11 +267,55 @@ def test_fingerprint_ignores_checkpointing_layout_evaluation_and_variants_only()
     assert config_lib.fingerprint(config) == base
     config.evaluation = ml_collections.ConfigDict({"iwae_samples": 5})  # read after training
     config.variants = ("standard",)  # picks the sweeps; each has its own checkpoints
-    assert config_lib.fingerprint(config) == base != config_lib.fingerprint(config, legacy=True)
+    # Checkpoints written before 2026-11-27 hashed those keys too; they are still accepted.
+    assert config_lib.fingerprint(config) == base
+    assert config_lib.older_fingerprints(config)[1] not in (
+        base,
+        config_lib.older_fingerprints(small_config())[1],
+    )
     config.training.learning_rate = 0.5  # hidden by the grid's learning-rate axis
     assert config_lib.fingerprint(config) == base
     config.sweep.grid.learning_rate = (0.5,)
     assert config_lib.fingerprint(config) != base
+
+
+def test_a_key_added_to_the_library_at_its_default_resumes_a_run_begun_without_it(
+    tmp_path, monkeypatch
+):
+    """A run in progress survives a library upgrade that adds a key: config.json and the
+    checkpoints, written without the key, read as holding its default; another value is a
+    different run."""
+    config = small_config()
+    assert workdir.prepare(str(tmp_path), config, ["standard"]) == "new"
+    before, directory = (
+        config_lib.fingerprint(config),
+        workdir.checkpoint_dir(str(tmp_path), "standard"),
+    )
+    saver = checkpoint.SweepCheckpointer(directory, 20, 2, 40, before)
+    saver.on_chunk(_fake_state(1.0), {"loss": np.zeros(2, np.float32)})
+    saver.close()
+
+    library = config_lib.base_config
+
+    def upgraded():  # the library after the upgrade: one more key, its default
+        grown = library()
+        grown.objective.added_later = 0.0
+        return grown
+
+    monkeypatch.setattr(config_lib, "base_config", upgraded)
+    config.objective.added_later = 0.0  # a config built from the upgraded library holds it
+    assert config_lib.fingerprint(config) == before
+    assert workdir.prepare(str(tmp_path), config, ["standard"]) == "resume"
+    saved = json.loads((tmp_path / "config.json").read_text())
+    assert saved["objective"]["added_later"] == 0.0  # config.json now records it
+    resumed = checkpoint.SweepCheckpointer(
+        directory, 20, 2, 40, config_lib.fingerprint(config)
+    ).restore_latest(_fake_state(0.0))
+    np.testing.assert_array_equal(resumed.params["w"], 1.0)
+    config.objective.added_later = 0.5  # not the default: another run
+    assert config_lib.fingerprint(config) != before
+    with pytest.raises(WorkdirConflictError, match=r"objective.added_later: 0.0 -> 0.5"):
+        workdir.prepare(str(tmp_path), config, ["standard"])
 
 
 def test_full_disk_is_one_workdir_error_and_keeps_the_written_checkpoints(tmp_path, monkeypatch):

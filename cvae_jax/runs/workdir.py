@@ -18,6 +18,7 @@ directory it can write, then:
     config, so trained variants are restored and evaluated again, new ones trained;
   * another different config: raises WorkdirConflictError listing the keys that differ,
     unless `overwrite` is true, which deletes the old checkpoints and starts afresh ("new").
+A library key that config.json lacks holds its default (a key added since the run began).
 Keys that do not change results (`config.LAYOUT_KEYS`: checkpoint frequency, device layout)
 are left out of the comparison, so they can change between a run and its resumption.
 """
@@ -53,8 +54,11 @@ def prepare(workdir: str, config, variant_names, overwrite: bool = False) -> str
     _claim(workdir)
     saved_path = os.path.join(workdir, "config.json")
     if os.path.exists(saved_path):
-        differences = _differences(_read_config(saved_path), config_lib.comparable(config))
+        saved, comparable = _read_config(saved_path), config_lib.comparable(config)
+        differences = _differences(saved, comparable)
         if not differences:
+            if saved != comparable:  # keys added to the library since, at their defaults
+                results.write_config(workdir, config)
             return _same_config_status(workdir, config, variant_names)
         shown = "; ".join(list(differences.values())[:5])
         if all(map(config_lib.keeps_checkpoints, differences)):
@@ -135,10 +139,16 @@ def _same_config_status(workdir: str, config, variant_names) -> str:
 
 
 def _differences(old: dict, new: dict) -> dict[str, str]:
-    """{dotted key: "key: old -> new"} for every key whose value differs, sorted by key."""
-    missing = "(absent)"
+    """{dotted key: "key: old -> new"} for every key whose value differs, sorted by key. A
+    library key one side lacks holds its default (`config.library_defaults`): a run begun
+    before the key was added resumes."""
+    defaults, missing = config_lib.library_defaults(), "(absent)"
+
+    def value(flat, key):
+        return flat.get(key, defaults.get(key, missing))
+
     return {
-        k: f"{k}: {old.get(k, missing)!r} -> {new.get(k, missing)!r}"
+        k: f"{k}: {value(old, k)!r} -> {value(new, k)!r}"
         for k in sorted(set(old) | set(new))
-        if old.get(k, missing) != new.get(k, missing)
+        if value(old, k) != value(new, k)
     }

@@ -95,8 +95,8 @@ class SweepCheckpointer:
       layout: the device layout (`runs.devices.layout()`-like dict) stored with each
         checkpoint; resuming on another layout is allowed but logged, since only a resume
         on the same layout is bitwise identical to an uninterrupted run.
-      also_accepted: older fingerprints of the same config (`config.fingerprint`'s
-        `legacy`), restored like `fingerprint`; new checkpoints carry `fingerprint`.
+      also_accepted: older fingerprints of the same config (`config.older_fingerprints`),
+        restored like `fingerprint`; new checkpoints carry `fingerprint`.
     """
 
     def __init__(

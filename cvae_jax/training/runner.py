@@ -143,7 +143,7 @@ def train_sweep(
         saver = checkpoint.SweepCheckpointer(
             checkpoint_dir, t.checkpoint_every or t.log_every, t.checkpoints_to_keep,
             t.num_steps, config_lib.fingerprint(config), hooks, sweep_layout(setup.sweep_chunk),
-            also_accepted=(config_lib.fingerprint(config, legacy=True),),
+            also_accepted=config_lib.older_fingerprints(config),
         )  # fmt: skip
         state = saver.restore_latest(jax.device_get(state)) or state
         _log_restored(state, setup, t.num_steps)
