@@ -1,10 +1,12 @@
 """The MNIST likelihood benchmark's pieces: its estimator's memory, its config, its study."""
 
 import csv
+import json
 import os
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import pytest
 
 from configs import mnist_likelihood as ml_config
@@ -13,8 +15,9 @@ from cvae_jax.data import Dataset, without_condition
 from cvae_jax.errors import ConfigError
 from cvae_jax.evaluation.estimators import iwae_bound
 from cvae_jax.models import build_model
-from cvae_jax.runs import launch
+from cvae_jax.runs import launch, milestones
 from cvae_jax.studies import mnist_likelihood
+from cvae_jax.training.step import TrainState
 
 
 def test_importance_sampling_memory_does_not_grow_with_the_latents_of_all_k_samples():
@@ -44,6 +47,36 @@ def test_config_arguments_and_unknown_rows_are_one_line_errors():
     config.vamp_warmup_steps = 61
     with pytest.raises(ConfigError, match=r"vamp_warmup_steps=61 must lie in \[0, training"):
         mnist_likelihood.STUDY.validate(config)
+    config = ml_config.get_config("smoke")
+    config.data.validation_examples = config.training.eval_every = 0
+    with pytest.raises(ConfigError, match=r"curve_epochs=\(0.5, 1.0\) measures -log p\(x\) of the"):
+        mnist_likelihood.STUDY.validate(config)
+    # the milestones: the ends of Burda et al.'s passes, scaled to the budget
+    assert ml_config.get_config("epochs=150").evaluation.curve_epochs == (1, 2, 6, 17, 50, 150)
+
+
+def test_milestones_are_measured_once_and_kept_across_a_restart(tmp_path):
+    path, calls = str(tmp_path / "validation_nll" / "vae_1.json"), []
+
+    def estimate(params):
+        calls.append(float(params))
+        return np.full((1, 1), float(params))
+
+    def state(step):  # the parameters stand for the step they were reached at
+        return TrainState(np.float32(step), None, np.full((1, 1), step), np.full((1, 1), -1))
+
+    first = milestones.MilestoneEstimates(path, [25, 50, 100], estimate)
+    for step in (20, 40, 60):  # chunks of 20: 25 is measured at 40, 50 at 60
+        first(state(step))
+    assert calls == [40.0, 60.0]
+    # killed after step 60, resumed from a checkpoint at step 40: the chunk to 60 is trained
+    # again (the same parameters) and not measured twice; 100 is still to come
+    second = milestones.MilestoneEstimates(path, [25, 50, 100], estimate)
+    for step in (60, 80, 100):
+        second(state(step))
+    assert calls == [40.0, 60.0, 100.0]
+    assert [second.at(s).item() for s in (40, 60, 100)] == [40.0, 60.0, 100.0]
+    assert second.at(80) is None
 
 
 def test_the_two_layer_rows_have_burda_et_als_architecture():
@@ -89,4 +122,13 @@ def test_smoke_study_writes_rows_beside_the_published_table_and_curves(tmp_path)
     assert len(curve) == 3  # one validation per chunk of 20 steps
     # epochs are passes over the training images, whatever the log interval
     assert float(curve[-1]["epoch"]) == pytest.approx(rows["iwae5_1"]["epochs_trained"])
+    # -log p(x) of the validation images at the milestones (epochs 0.5 and 1: the ends of
+    # the first two chunks), below the validation -IWAE_5 bound: a tighter bound, k = 10
+    measured = [r for r in curve if r["validation_nll"]]
+    steps_per_epoch = rows["iwae5_1"]["train_examples"] / 32
+    assert [round(float(r["epoch"]) * steps_per_epoch) for r in measured] == [20, 40]
+    for r in measured:
+        assert 0 < float(r["validation_nll"]) < float(r["validation_nll_bound"])
+    saved = json.loads((tmp_path / "run" / "validation_nll" / "iwae5_1.json").read_text())
+    assert [p["step"] for p in saved["points"]] == [20, 40]
     assert "| iwae5_1 (-log p(x)) |" in out["table_markdown"]

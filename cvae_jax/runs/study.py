@@ -11,6 +11,7 @@ import dataclasses
 import math
 import os
 from collections.abc import Callable, Iterator
+from functools import partial
 
 import ml_collections
 from absl import logging
@@ -81,11 +82,16 @@ def _num_points(config) -> int:
 
 
 def train_variants(
-    variants: list[Variant], workdir: str, data_for: Callable[[Variant], object] | None = None
+    variants: list[Variant],
+    workdir: str,
+    data_for: Callable[[Variant], object] | None = None,
+    measure_for: Callable[[Variant, runner.Setup], object] | None = None,
 ) -> Iterator[tuple[Variant, runner.Setup, runner.SweepResult]]:
     """Trains each variant's sweep (resuming from its checkpoints) and yields it in turn.
 
     data_for(variant) gives the variant's training Dataset; None loads `config.data`.
+    measure_for(variant, setup) gives a chunk callback measuring the sweep during training
+    (`runner.train_sweep`'s `measure_for`), or None.
     """
     for v in variants:
         c = v.config
@@ -96,8 +102,9 @@ def train_variants(
         writer = tensorboard.writer_for(c, os.path.join(workdir, "tensorboard", v.name))
         try:
             setup, sweep = runner.train_sweep(
-                c, data, workdir_lib.checkpoint_dir(workdir, v.name), on_chunk=writer
-            )
+                c, data, workdir_lib.checkpoint_dir(workdir, v.name), on_chunk=writer,
+                measure_for=measure_for and partial(measure_for, v),
+            )  # fmt: skip
         finally:
             if writer is not None:
                 writer.close()

@@ -40,21 +40,26 @@ def table_markdown(rows) -> str:
 
 
 def curves(path: str, curve_rows, rows) -> None:
-    """The validation bound per epoch, one line per row (seed 0), the published figure dashed."""
+    """Per row (its first seed and grid point): the validation bound per epoch (line), the
+    validation -log p(x) at the milestones (circles) and the published figure (dashed)."""
     fig, ax = plt.subplots(figsize=(8, 5))
     grouped = _by_variant(curve_rows)
     colours = plt.get_cmap("tab10" if len(grouped) <= 10 else "tab20").colors
     published = {r["variant"]: r["published_nll"] for r in rows}
     for i, (name, group) in enumerate(grouped.items()):
         seed = min(r["seed"] for r in group)
-        points = [(r["epoch"], r["validation_nll_bound"]) for r in group if r["seed"] == seed]
-        epochs, values = np.array(points).T
+        first = [r for r in group if r["seed"] == seed and r.get("grid_point", 0) == 0]
+        epochs, bound = np.array([(r["epoch"], r["validation_nll_bound"]) for r in first]).T
         colour = colours[i % len(colours)]
-        ax.plot(epochs, values, color=colour, label=name, marker="." if len(epochs) < 30 else None)
+        ax.plot(epochs, bound, color=colour, label=name, marker="." if len(epochs) < 30 else None)
+        measured = [(r["epoch"], r["validation_nll"]) for r in first if r.get("validation_nll")]
+        if measured:
+            ax.plot(*np.array(measured).T, color=colour, marker="o", linestyle=":")
         if published.get(name) is not None:
             ax.axhline(published[name], color=colour, linestyle="--", linewidth=0.8)
     ax.set_xlabel("epoch")
-    ax.set_ylabel("validation -ELBO / -IWAE_k (nats); dashed: published test -log p(x)")
+    ax.set_ylabel("nats: validation -ELBO / -IWAE_k (lines), validation -log p(x) (circles)")
+    ax.set_title("dashed: published test -log p(x)", fontsize=9)
     ax.set_xscale("log")
     ax.legend(fontsize=8, ncol=2)
     ax.grid(alpha=0.3)

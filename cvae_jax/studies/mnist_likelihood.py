@@ -19,7 +19,7 @@ from cvae_jax.data import describe, images, load_splits, without_condition
 from cvae_jax.errors import ConfigError
 from cvae_jax.evaluation import estimators
 from cvae_jax.evaluation.rows import family_columns, member_rows
-from cvae_jax.runs import results
+from cvae_jax.runs import milestones, results
 from cvae_jax.runs.study import Study, check_variants, train_variants, variant
 from cvae_jax.studies import likelihood_plots
 
@@ -60,6 +60,18 @@ VQ_CODES = {
 
 def check(config) -> None:
     check_variants(config, tuple(ROWS))
+    e = config.evaluation
+    if e.curve_epochs and not config.data.validation_examples:
+        raise ConfigError(
+            f"evaluation.curve_epochs={tuple(e.curve_epochs)} measures -log p(x) of the "
+            "validation images, and data.validation_examples is 0; hold some out (MNIST: "
+            "10000) or set evaluation.curve_epochs=()."
+        )
+    if any(not epoch > 0 for epoch in e.curve_epochs) or e.curve_samples < 1:
+        raise ConfigError(
+            f"evaluation.curve_epochs={tuple(e.curve_epochs)} and curve_samples="
+            f"{e.curve_samples}: the epochs must be positive and k at least 1."
+        )
     steps = config.vamp_warmup_steps
     if not 0 <= steps <= config.training.num_steps:
         raise ConfigError(
@@ -101,15 +113,45 @@ def test_nll(config, setup, sweep, test) -> np.ndarray:
     """-log p(x) (or -log p(x|y)) per member [S, H]: minus the IWAE bound with k =
     `evaluation.test_samples`, averaged over the test images, all members in one call."""
     e = config.evaluation
+    return nll_estimate(setup, test, e.test_samples, e.batch_size, e.seed)(sweep.state.params)
+
+
+def nll_estimate(setup, data, k: int, batch_size: int, seed: int):
+    """params [S, H, ...] -> [S, H]: minus the IWAE bound with k samples, averaged over
+    `data`, every member in one compiled call (the same keys for every call)."""
 
     def member(params, x, y):
         def batch(key, xb, yb):
-            return {"nll": -estimators.iwae_bound(key, setup.model, params, xb, yb, e.test_samples)}
+            return {"nll": -estimators.iwae_bound(key, setup.model, params, xb, yb, k)}
 
-        nll = estimators.in_batches(batch, x, y, e.batch_size, jax.random.key(e.seed))["nll"]
+        nll = estimators.in_batches(batch, x, y, batch_size, jax.random.key(seed))["nll"]
         return nll.mean()
 
-    return np.asarray(estimators.evaluate_members(member, sweep.state.params, test.x, test.y))
+    return lambda params: np.asarray(estimators.evaluate_members(member, params, data.x, data.y))
+
+
+def milestone_measure(config, workdir: str, kept: dict):
+    """`train_variants`' measure_for: -log p(x) of the validation images (k =
+    `evaluation.curve_samples`) at the `evaluation.curve_epochs`, each variant's points in
+    `<workdir>/validation_nll/<variant>.json` and in `kept[variant]`."""
+    e = config.evaluation
+
+    def measure_for(v, setup):
+        if not e.curve_epochs:
+            return None
+        held_out = setup.validation
+        n = e.curve_examples or held_out.x.shape[0]
+        held_out = type(held_out)(held_out.x[:n], held_out.y[:n])
+        steps_per_epoch = setup.data.x.shape[0] / v.config.training.batch_size
+        estimates = milestones.MilestoneEstimates(
+            os.path.join(workdir, "validation_nll", f"{v.name}.json"),
+            [round(epoch * steps_per_epoch) for epoch in e.curve_epochs],
+            nll_estimate(setup, held_out, e.curve_samples, e.batch_size, e.seed),
+        )  # fmt: skip
+        kept[v.name] = estimates
+        return estimates
+
+    return measure_for
 
 
 def _test_set(config, splits, conditioned: bool):
@@ -119,25 +161,32 @@ def _test_set(config, splits, conditioned: bool):
     return test if conditioned else without_condition(test)
 
 
-def curve_rows(name: str, sweep, steps_per_epoch: float) -> list[dict]:
-    """The validation bound after every epoch, per member: where each run is heading."""
+def curve_rows(name: str, sweep, steps_per_epoch: float, estimates=None) -> list[dict]:
+    """Per member and epoch: the validation bound, and -log p(x) of the validation images
+    where a milestone measured it (`estimates`; blank elsewhere): where each run is heading."""
     history = sweep.history
     rows = []
     for c, step in enumerate(history["step"]):
+        nll = estimates.at(int(step)) if estimates is not None else None
         for s, seed in enumerate(sweep.seeds):
-            loss = float(history["validation_loss"][c, s, 0])
-            rows.append({"variant": name, "seed": int(seed), "epoch": step / steps_per_epoch,
-                         "validation_nll_bound": loss})  # fmt: skip
+            for h in range(history["validation_loss"].shape[2]):
+                rows.append({
+                    "variant": name, "seed": int(seed), "grid_point": h,
+                    "epoch": step / steps_per_epoch,
+                    "validation_nll_bound": float(history["validation_loss"][c, s, h]),
+                    "validation_nll": None if nll is None else float(nll[s, h]),
+                })  # fmt: skip
     return rows
 
 
 def run(config, workdir: str) -> dict:
     start = time.perf_counter()
     splits = load_splits(config.data)
-    rows, curves = [], []
+    rows, curves, estimates = [], [], {}
     for v, setup, sweep in train_variants(
-        likelihood_variants(config), workdir, lambda v: _training_data(splits, v)
-    ):
+        likelihood_variants(config), workdir, lambda v: _training_data(splits, v),
+        milestone_measure(config, workdir, estimates),
+    ):  # fmt: skip
         _, conditioned, published, source = ROWS[v.name]
         test = _test_set(v.config, splits, conditioned)
         t = time.perf_counter()
@@ -157,7 +206,7 @@ def run(config, workdir: str) -> dict:
         for row in new:
             row["best_epoch"] = row["best_step"] / steps_per_epoch
         rows += new
-        curves += curve_rows(v.name, sweep, steps_per_epoch)
+        curves += curve_rows(v.name, sweep, steps_per_epoch, estimates.get(v.name))
         logging.info("%s: test -log p(x) %.2f (published %s), %.0fs training, %.0fs evaluation",
                      v.name, float(nll.mean()), published, sweep.seconds, eval_seconds)  # fmt: skip
     results.write_csv(os.path.join(workdir, "curves.csv"), curves)

@@ -122,6 +122,7 @@ def train_sweep(
     checkpoint_dir: str | None = None,
     hooks: checkpoint.Hooks | None = None,
     on_chunk=None,
+    measure_for=None,
 ) -> tuple[Setup, SweepResult]:
     """Trains every (seed, grid point) member of `config.sweep` in one compiled function.
 
@@ -130,9 +131,12 @@ def train_sweep(
     `training.checkpoints_to_keep`; the returned history then spans the whole run, restored
     chunks included. `hooks` are passed to the checkpointer (tests use them to crash it).
     on_chunk(state, metrics) runs after every chunk, after the checkpoint (e.g. a
-    `runs.tensorboard.TensorBoardWriter`).
+    `runs.tensorboard.TensorBoardWriter`). measure_for(setup), for a callback that needs the
+    built model (e.g. `runs.milestones.MilestoneEstimates`), returns one more, run after
+    every chunk before the checkpoint: a measurement cut short is taken again on resume.
     """
     setup = build_setup(config, data)
+    measure = measure_for(setup) if measure_for is not None else None
     state, train_keys = init_sweep(
         setup.model, setup.optimizer, setup.seeds, len(setup.hyper["beta"]), setup.data,
         select=setup.validation is not None,
@@ -150,7 +154,8 @@ def train_sweep(
     try:
         result = run_sweep(
             setup.sweep_chunk, state, train_keys, setup.training_data(), setup.hyper, setup.seeds,
-            t.num_steps, t.log_every, t.on_nonfinite, _both(saver and saver.on_chunk, on_chunk),
+            t.num_steps, t.log_every, t.on_nonfinite,
+            _both(_both(measure, saver and saver.on_chunk), on_chunk),
         )  # fmt: skip
     finally:
         if saver is not None:
