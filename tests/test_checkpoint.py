@@ -113,11 +113,11 @@ logging.set_verbosity(logging.INFO)
 logging.get_absl_logger().addHandler(Keep())
 
 
-def ctrl_c_at_20(config, data=None, checkpoint_dir=None, hooks=None, on_chunk=None):
+def ctrl_c_at_20(config, data=None, checkpoint_dir=None, hooks=None, **callbacks):
     def hook(step):
         if os.path.basename(checkpoint_dir) == "learned_conditional" and step == 20:
             raise KeyboardInterrupt
-    return train_sweep(config, data, checkpoint_dir, checkpoint.Hooks(after_chunk=hook), on_chunk)
+    return train_sweep(config, data, checkpoint_dir, checkpoint.Hooks(after_chunk=hook), **callbacks)
 
 
 def run(name):
