@@ -143,3 +143,30 @@ def test_interrupted_write_keeps_the_previous_file_whole(tmp_path, monkeypatch):
         results.write_json(str(path), {"loss": 2.0, "more": list(range(1000))})
     assert json.loads(path.read_text()) == {"loss": 1.0}
     assert os.listdir(tmp_path) == ["metrics.json"]  # no temporary file left behind
+
+
+def test_a_workdir_in_use_by_another_run_is_refused_and_left_as_it_was(tmp_path):
+    """Two runs writing one workdir would corrupt each other's checkpoints: the second is
+    refused with one line naming the first, and nothing of the first's is touched; once the
+    first has ended (here: killed), the workdir is free."""
+    config = small_config()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", (
+            "import sys; from cvae_jax.runs import workdir; from tests.sweep_driver import "
+            "small_config; workdir.prepare(sys.argv[1], small_config(), ['standard']); "
+            "print('ready', flush=True); sys.stdin.read()"
+        ), str(tmp_path)],
+        cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        before = (tmp_path / "config.json").read_text()
+        config.sweep.num_seeds = 3  # another config, with --overwrite: would delete its run
+        with pytest.raises(WorkdirError, match=rf"is in use by another run \(pid {holder.pid} on"):
+            workdir.prepare(str(tmp_path), config, ["standard"], overwrite=True)
+        assert (tmp_path / "config.json").read_text() == before
+    finally:
+        holder.kill()
+        holder.wait()
+    assert workdir.prepare(str(tmp_path), config, ["standard"], overwrite=True) == "new"
+    assert workdir.prepare(str(tmp_path), config, ["standard"]) == "resume"  # held by us now

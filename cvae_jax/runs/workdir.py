@@ -5,7 +5,8 @@
 Layout of a workdir (every study alike): `config.json`, the study's results and figures,
 and `checkpoints/<variant>/<step>/`, one checkpoint directory per compiled sweep.
 `prepare` validates the config (before anything is compiled), checks that the workdir is a
-directory it can write, then:
+directory it can write and locks it for this process (another run using it is refused,
+named in a WorkdirError; the lock ends with the process, however it ends), then:
   * new or empty workdir: writes `config.json` and returns "new";
   * `config.json` of a run that never trained (no checkpoint, e.g. a data check stopped it):
     replaced by `config`, returns "new";
@@ -26,8 +27,16 @@ are left out of the comparison, so they can change between a run and its resumpt
 import json
 import os
 import shutil
+import socket
+import time
 
+import jax
 from absl import logging
+
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks, the workdir is not locked
+    fcntl = None
 
 from cvae_jax import config as config_lib
 from cvae_jax.errors import WorkdirConflictError, WorkdirError
@@ -113,6 +122,40 @@ def _claim(workdir: str) -> None:
         raise WorkdirError(
             f"--workdir={workdir} is not writable; pass a directory you can write to."
         )
+    _lock(workdir)
+
+
+# Workdirs this process holds: realpath -> the open lock file (the lock lives as long as it).
+_HELD: dict[str, object] = {}
+
+
+def _lock(workdir: str) -> None:
+    """Holds an exclusive lock on `workdir` for the rest of this process, or raises
+    WorkdirError naming the process that holds it: two runs writing one workdir's checkpoints
+    and results would corrupt each other's. The kernel drops the lock when its process ends,
+    however it ends (kill -9 included), so a stopped run never leaves the workdir locked."""
+    key = os.path.realpath(workdir)
+    if key in _HELD or fcntl is None:
+        return
+    path = os.path.join(workdir, f".lock-process-{jax.process_index()}")
+    handle = open(path, "a+")  # noqa: SIM115 (kept open: closing it would release the lock)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "unknown"
+        handle.close()
+        raise WorkdirError(
+            f"--workdir={workdir} is in use by another run ({holder}); wait for it to end or "
+            "stop it, or pass another --workdir."
+        ) from None
+    except OSError as e:  # a file system without locks (some network mounts)
+        logging.warning("cannot lock %s (%s); make sure no other run uses it.", workdir, e)
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"pid {os.getpid()} on {socket.gethostname()}, since {time.ctime()}")
+    handle.flush()
+    _HELD[key] = handle
 
 
 def _read_config(path: str) -> dict:

@@ -67,10 +67,15 @@ def check(config) -> None:
             "validation images, and data.validation_examples is 0; hold some out (MNIST: "
             "10000) or set evaluation.curve_epochs=()."
         )
-    if any(not epoch > 0 for epoch in e.curve_epochs) or e.curve_samples < 1:
+    if (
+        any(not epoch > 0 for epoch in e.curve_epochs)
+        or e.curve_samples < 1
+        or e.curve_examples < 0
+    ):
         raise ConfigError(
-            f"evaluation.curve_epochs={tuple(e.curve_epochs)} and curve_samples="
-            f"{e.curve_samples}: the epochs must be positive and k at least 1."
+            f"evaluation.curve_epochs={tuple(e.curve_epochs)}, curve_samples={e.curve_samples} "
+            f"and curve_examples={e.curve_examples}: the epochs must be positive, k at least 1 "
+            "and the examples at least 0 (0: every validation image)."
         )
     steps = config.vamp_warmup_steps
     if not 0 <= steps <= config.training.num_steps:
