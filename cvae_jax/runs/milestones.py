@@ -20,6 +20,7 @@ from absl import logging
 
 from cvae_jax.errors import WorkdirError
 from cvae_jax.runs import results
+from cvae_jax.training import sharding
 
 
 class MilestoneEstimates:
@@ -40,11 +41,12 @@ class MilestoneEstimates:
         self.pending = sorted(s for s in set(milestone_steps) if not any(m >= s for m in measured))
 
     def __call__(self, state, metrics=None) -> None:
-        step = int(np.max(jax.device_get(state.step)))
+        step = int(np.max(sharding.to_host(state.step)))
         if not self.pending or self.pending[0] > step:
             return
         start = time.perf_counter()
-        nll = np.asarray(self.estimate(state.params))
+        params = state.params if jax.process_count() == 1 else sharding.to_host(state.params)
+        nll = np.asarray(self.estimate(params))  # every process alike: members over hosts
         self.points = sorted(
             [p for p in self.points if p["step"] != step] + [{"step": step, "nll": nll.tolist()}],
             key=lambda p: p["step"],
