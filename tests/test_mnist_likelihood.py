@@ -1,6 +1,7 @@
 """The MNIST likelihood benchmark's pieces: its estimator's memory, its config, its study."""
 
 import csv
+import errno
 import json
 import os
 
@@ -12,7 +13,7 @@ import pytest
 from configs import mnist_likelihood as ml_config
 from cvae_jax import config as config_lib
 from cvae_jax.data import Dataset, without_condition
-from cvae_jax.errors import ConfigError
+from cvae_jax.errors import ConfigError, WorkdirError
 from cvae_jax.evaluation.estimators import iwae_bound
 from cvae_jax.models import build_model
 from cvae_jax.runs import launch, milestones
@@ -55,7 +56,7 @@ def test_config_arguments_and_unknown_rows_are_one_line_errors():
     assert ml_config.get_config("epochs=150").evaluation.curve_epochs == (1, 2, 6, 17, 50, 150)
 
 
-def test_milestones_are_measured_once_and_kept_across_a_restart(tmp_path):
+def test_milestones_are_measured_once_and_kept_across_a_restart(tmp_path, monkeypatch):
     path, calls = str(tmp_path / "validation_nll" / "vae_1.json"), []
 
     def estimate(params):
@@ -77,6 +78,16 @@ def test_milestones_are_measured_once_and_kept_across_a_restart(tmp_path):
     assert calls == [40.0, 60.0, 100.0]
     assert [second.at(s).item() for s in (40, 60, 100)] == [40.0, 60.0, 100.0]
     assert second.at(80) is None
+    # a full disk: one line, and the points written before stay whole
+    third = milestones.MilestoneEstimates(path, [120], estimate)
+    monkeypatch.setattr(os, "replace", _full_disk)
+    with pytest.raises(WorkdirError, match=r"could not write .*vae_1.json \(No space left"):
+        third(state(120))
+    assert [p["step"] for p in json.load(open(path))["points"]] == [40, 60, 100]
+
+
+def _full_disk(*args, **kwargs):
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
 
 def test_the_two_layer_rows_have_burda_et_als_architecture():

@@ -53,11 +53,20 @@ class MilestoneEstimates:
         )
         self.pending = [s for s in self.pending if s > step]
         if jax.process_index() == 0:
-            results.write_json(self.path, {"points": self.points})
+            self._write()
         logging.info(
             "step %d: held-out -log p(x) %.2f (mean of %d members), measured in %.0fs",
             step, float(nll.mean()), nll.size, time.perf_counter() - start,
         )  # fmt: skip
+
+    def _write(self) -> None:
+        try:
+            results.write_json(self.path, {"points": self.points})
+        except OSError as e:  # the file before this point stays whole (an atomic write)
+            raise WorkdirError(
+                f"could not write {self.path} ({e.strerror or e}); its earlier points and the "
+                "checkpoints are intact: free some space and rerun the same command to resume."
+            ) from e
 
     def at(self, step: int):
         """The [S, H] estimate measured at `step`, or None."""
