@@ -13,29 +13,24 @@ VAE is far from a standard normal, and the KL term pulls every q(z|x) towards th
   q(z | u_k, y): a conditional VampPrior, whose components of class y are the encoder's
   posteriors of that class's pseudo-inputs. Without a condition it is Tomczak & Welling's.
 
-The rate against a mixture has no closed form; `core.latents.rate_groups` estimates it by
+Both return a `core.mixtures.SharedGaussianMixture` (components shared by the batch, whose
+log density is two matrix products). The rate against a mixture has no closed form; `core.latents.rate_groups` estimates it by
 Monte Carlo, log q(z|x,c) - log p(z|c) at the reparameterised draw.
 """
 
-import distrax
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from cvae_jax.core.latents import DiagonalGaussian
+from cvae_jax.core.mixtures import SharedGaussianMixture
 from cvae_jax.errors import ConfigError
 from cvae_jax.models.registry import PRIORS
 
 _MASKED = -1e9  # a mixture logit that takes a component out (exp underflows to 0)
 
 
-def mixture(logits, components: DiagonalGaussian) -> distrax.MixtureSameFamily:
-    """sum_k softmax(logits)_k components_k, batch [B]: logits [B, K], components [B, K]."""
-    return distrax.MixtureSameFamily(distrax.Categorical(logits=logits), components)
-
-
 def _batched(c, array):
-    """array [K, ...] broadcast to the batch of the condition c [B, C]: [B, K, ...]."""
+    """array [K] broadcast to the batch of the condition c [B, C]: [B, K]."""
     return jnp.broadcast_to(array, (c.shape[0], *array.shape))
 
 
@@ -51,8 +46,7 @@ class MixturePrior(nn.Module):
         means = self.param("means", nn.initializers.normal(1.0), shape)
         log_vars = self.param("log_vars", nn.initializers.zeros, shape)
         logits = self.param("logits", nn.initializers.zeros, (self.num_components,))
-        components = DiagonalGaussian(_batched(c, means), _batched(c, log_vars))
-        return mixture(_batched(c, logits), components)
+        return SharedGaussianMixture(_batched(c, logits), means, log_vars)
 
 
 class VampPrior(nn.Module):
@@ -87,8 +81,7 @@ class VampPrior(nn.Module):
             own_label = jnp.zeros((self.num_components, 0), c.dtype)
             logits = jnp.zeros((c.shape[0], self.num_components))
         q_u = encode(u, own_label)  # q(z | u_k, y_k), batch [K]
-        components = DiagonalGaussian(_batched(c, q_u.loc), _batched(c, q_u.log_var))
-        return mixture(logits, components)
+        return SharedGaussianMixture(logits, q_u.loc, q_u.log_var)
 
 
 @PRIORS.register("mog")
