@@ -29,8 +29,14 @@ def evaluate_members(member, params, *data):
     on the host. The data are arguments of the compiled function, not constants: XLA folds
     computations on constants at compile time (seconds for the batching gather of 10,000
     test images) and keeps them in the program."""
+    return members_evaluator(member)(params, *data)
+
+
+def members_evaluator(member):
+    """`evaluate_members` as a function of (params, *data), compiled on its first call and
+    reused by the next ones (a measurement repeated during training compiles once)."""
     every = jax.jit(lambda p, *d: over_members(lambda q: member(q, *d))(p))
-    return jax.device_get(every(params, *(jnp.asarray(a) for a in data)))
+    return lambda params, *data: jax.device_get(every(params, *(jnp.asarray(a) for a in data)))
 
 
 def log_mean_exp_over_samples(log_weight, z):

@@ -123,7 +123,7 @@ def test_nll(config, setup, sweep, test) -> np.ndarray:
 
 def nll_estimate(setup, data, k: int, batch_size: int, seed: int):
     """params [S, H, ...] -> [S, H]: minus the IWAE bound with k samples, averaged over
-    `data`, every member in one compiled call (the same keys for every call)."""
+    `data`, every member in one call, compiled once (the same keys for every call)."""
 
     def member(params, x, y):
         def batch(key, xb, yb):
@@ -132,7 +132,8 @@ def nll_estimate(setup, data, k: int, batch_size: int, seed: int):
         nll = estimators.in_batches(batch, x, y, batch_size, jax.random.key(seed))["nll"]
         return nll.mean()
 
-    return lambda params: np.asarray(estimators.evaluate_members(member, params, data.x, data.y))
+    evaluate = estimators.members_evaluator(member)
+    return lambda params: np.asarray(evaluate(params, data.x, data.y))
 
 
 def milestone_measure(config, workdir: str, kept: dict):
