@@ -22,11 +22,9 @@ import time
 from pathlib import Path
 
 import jax
-import numpy as np
 from absl import app, flags, logging
 
 from benchmarks import machine, setups
-from cvae_jax.data import Dataset, without_condition
 from cvae_jax.evaluation import estimators
 from cvae_jax.runs import devices
 from cvae_jax.training import runner
@@ -60,8 +58,7 @@ def time_jit_step() -> dict:
 def time_evaluation() -> dict:
     setup = _setup(1)
     params = init_state(setup.model, setup.optimizer, member_keys(0)[0], setup.data).params
-    x = (np.random.default_rng(1).random((_IMAGES.value, 784)) > 0.5).astype(np.float32)
-    test = without_condition(Dataset(x, np.zeros(len(x), np.int32)))
+    test = setups.likelihood_test_images(_IMAGES.value)
 
     def nll(params, x, y):
         def batch(xb, yb):

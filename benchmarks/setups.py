@@ -5,7 +5,8 @@
                                (configs/mnist_likelihood.py: 784-200-200-50, tanh, Bernoulli,
                                batch 20, dynamic binarisation, unconditional), K seeds;
   likelihood_row_config(row, K, steps)  that with one row of the study's table applied;
-  likelihood_data()            2,000 random [0, 1] images for it (the timing needs no digits).
+  likelihood_data()            2,000 random [0, 1] images for it (the timing needs no digits);
+  likelihood_test_images(n)    n random binary images, the test set of its evaluation rows.
 Each config trains `steps` steps in one chunk, with no validation or schedule.
 """
 
@@ -44,3 +45,8 @@ def likelihood_row_config(row: str, K: int, steps: int):
 def likelihood_data() -> Dataset:
     x = np.random.default_rng(0).random((2000, 784)).astype(np.float32)
     return without_condition(Dataset(x, np.zeros(2000, np.int32)))
+
+
+def likelihood_test_images(n: int) -> Dataset:
+    x = (np.random.default_rng(1).random((n, 784)) > 0.5).astype(np.float32)
+    return without_condition(Dataset(x, np.zeros(n, np.int32)))

@@ -14,8 +14,9 @@ VAE is far from a standard normal, and the KL term pulls every q(z|x) towards th
   posteriors of that class's pseudo-inputs. Without a condition it is Tomczak & Welling's.
 
 Both return a `core.mixtures.SharedGaussianMixture` (components shared by the batch, whose
-log density is two matrix products). The rate against a mixture has no closed form; `core.latents.rate_groups` estimates it by
-Monte Carlo, log q(z|x,c) - log p(z|c) at the reparameterised draw.
+log density is two matrix products). The rate against a mixture has no closed form;
+`core.latents.rate_groups` estimates it by Monte Carlo, log q(z|x,c) - log p(z|c) at the
+reparameterised draw.
 """
 
 import flax.linen as nn

@@ -68,9 +68,10 @@ class MilestoneEstimates:
                 "checkpoints are intact: free some space and rerun the same command to resume."
             ) from e
 
-    def at(self, step: int):
-        """The [S, H] estimate measured at `step`, or None."""
-        return next((np.asarray(p["nll"]) for p in self.points if p["step"] == step), None)
+
+def measured(path: str) -> dict:
+    """{step: [S, H] estimate} of the points in `path` ({} if none were measured)."""
+    return {p["step"]: np.asarray(p["nll"]) for p in _read(path)}
 
 
 def _read(path: str) -> list[dict]:

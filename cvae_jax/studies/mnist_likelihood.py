@@ -136,10 +136,10 @@ def nll_estimate(setup, data, k: int, batch_size: int, seed: int):
     return lambda params: np.asarray(evaluate(params, data.x, data.y))
 
 
-def milestone_measure(config, workdir: str, kept: dict):
+def milestone_measure(config, workdir: str):
     """`train_variants`' measure_for: -log p(x) of the validation images (k =
     `evaluation.curve_samples`) at the `evaluation.curve_epochs`, each variant's points in
-    `<workdir>/validation_nll/<variant>.json` and in `kept[variant]`."""
+    `milestones_path(workdir, variant)`."""
     e = config.evaluation
 
     def measure_for(v, setup):
@@ -148,16 +148,23 @@ def milestone_measure(config, workdir: str, kept: dict):
         held_out = setup.validation
         n = e.curve_examples or held_out.x.shape[0]
         held_out = type(held_out)(held_out.x[:n], held_out.y[:n])
-        steps_per_epoch = setup.data.x.shape[0] / v.config.training.batch_size
-        estimates = milestones.MilestoneEstimates(
-            os.path.join(workdir, "validation_nll", f"{v.name}.json"),
-            [round(epoch * steps_per_epoch) for epoch in e.curve_epochs],
+        per_epoch = steps_per_epoch(setup, v.config)
+        return milestones.MilestoneEstimates(
+            milestones_path(workdir, v.name),
+            [round(epoch * per_epoch) for epoch in e.curve_epochs],
             nll_estimate(setup, held_out, e.curve_samples, e.batch_size, e.seed),
         )  # fmt: skip
-        kept[v.name] = estimates
-        return estimates
 
     return measure_for
+
+
+def milestones_path(workdir: str, name: str) -> str:
+    return os.path.join(workdir, "validation_nll", f"{name}.json")
+
+
+def steps_per_epoch(setup, config) -> float:
+    """Training steps per pass over the training images (the validation split held out)."""
+    return setup.data.x.shape[0] / config.training.batch_size
 
 
 def _test_set(config, splits, conditioned: bool):
@@ -167,18 +174,19 @@ def _test_set(config, splits, conditioned: bool):
     return test if conditioned else without_condition(test)
 
 
-def curve_rows(name: str, sweep, steps_per_epoch: float, estimates=None) -> list[dict]:
+def curve_rows(name: str, sweep, per_epoch: float, measured: dict) -> list[dict]:
     """Per member and epoch: the validation bound, and -log p(x) of the validation images
-    where a milestone measured it (`estimates`; blank elsewhere): where each run is heading."""
+    where a milestone measured it (`measured`, {step: [S, H]}; blank elsewhere): where each
+    run is heading."""
     history = sweep.history
     rows = []
     for c, step in enumerate(history["step"]):
-        nll = estimates.at(int(step)) if estimates is not None else None
+        nll = measured.get(int(step))
         for s, seed in enumerate(sweep.seeds):
             for h in range(history["validation_loss"].shape[2]):
                 rows.append({
                     "variant": name, "seed": int(seed), "grid_point": h,
-                    "epoch": step / steps_per_epoch,
+                    "epoch": step / per_epoch,
                     "validation_nll_bound": float(history["validation_loss"][c, s, h]),
                     "validation_nll": None if nll is None else float(nll[s, h]),
                 })  # fmt: skip
@@ -188,31 +196,32 @@ def curve_rows(name: str, sweep, steps_per_epoch: float, estimates=None) -> list
 def run(config, workdir: str) -> dict:
     start = time.perf_counter()
     splits = load_splits(config.data)
-    rows, curves, estimates = [], [], {}
+    rows, curves = [], []
     for v, setup, sweep in train_variants(
         likelihood_variants(config), workdir, lambda v: _training_data(splits, v),
-        milestone_measure(config, workdir, estimates),
+        milestone_measure(config, workdir),
     ):  # fmt: skip
         _, conditioned, published, source = ROWS[v.name]
         test = _test_set(v.config, splits, conditioned)
         t = time.perf_counter()
         nll = test_nll(v.config, setup, sweep, test)
         eval_seconds = time.perf_counter() - t
-        steps_per_epoch = setup.data.x.shape[0] / config.training.batch_size
+        per_epoch = steps_per_epoch(setup, v.config)
         labels = {
             "variant": v.name, "conditioned": conditioned,
             "binarisation": config.data.binarize, "published_nll": published,
             "published_source": source, "train_examples": int(setup.data.x.shape[0]),
             "test_examples": int(test.x.shape[0]), "test_samples": config.evaluation.test_samples,
-            "epochs_trained": int(np.max(sweep.history["step"])) / steps_per_epoch,
+            "epochs_trained": int(np.max(sweep.history["step"])) / per_epoch,
             "train_seconds": sweep.seconds,
             "eval_seconds": eval_seconds,
         }  # fmt: skip
         new = member_rows(sweep, {"test_nll": nll}, **labels, **family_columns(v.config))
         for row in new:
-            row["best_epoch"] = row["best_step"] / steps_per_epoch
+            row["best_epoch"] = row["best_step"] / per_epoch
         rows += new
-        curves += curve_rows(v.name, sweep, steps_per_epoch, estimates.get(v.name))
+        measured = milestones.measured(milestones_path(workdir, v.name))
+        curves += curve_rows(v.name, sweep, per_epoch, measured)
         logging.info("%s: test -log p(x) %.2f (published %s), %.0fs training, %.0fs evaluation",
                      v.name, float(nll.mean()), published, sweep.seconds, eval_seconds)  # fmt: skip
     results.write_csv(os.path.join(workdir, "curves.csv"), curves)
