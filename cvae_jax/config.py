@@ -12,10 +12,6 @@ other top-level keys and sections (a study's `variants`, `evaluation`...) belong
 study, which checks them itself.
 """
 
-import copy
-import hashlib
-import json
-
 import ml_collections
 import numpy as np
 from absl import logging
@@ -45,22 +41,6 @@ GRID_AXES = {
 STEP_AXES = ("capacity_steps", "kl_warmup_steps")  # step counts: integer values
 ON_NONFINITE = ("freeze", "raise")  # a diverged member: freeze it and go on, or stop
 STRICT_SECTIONS = ("training", "sweep", "objective", "logging")
-# Keys that do not change results: how often checkpoints are written and how many are kept,
-# and how members are laid out on devices (so a run may resume on another machine).
-LAYOUT_KEYS = (
-    "training.checkpoint_every",
-    "training.checkpoints_to_keep",
-    "sweep.group_size",
-    "sweep.max_members_per_call",
-    "sweep.num_devices",
-    "logging.tensorboard",
-)
-# Keys that leave every trained sweep as it is: the sections read only after training
-# (test-set sizes, sample counts, figure sizes) and a study's `variants`, which picks the
-# sweeps to run, each checkpointed in its own directory. A change there reuses the trained
-# checkpoints (the fingerprint leaves these keys out) and trains only variants not yet trained.
-EVALUATION_SECTIONS = ("evaluation",)
-SELECTION_KEYS = ("variants",)
 
 
 def base_config() -> ml_collections.ConfigDict:
@@ -140,7 +120,7 @@ def base_config() -> ml_collections.ConfigDict:
     config.sweep.grid = ml_collections.ConfigDict({"beta": (1.0,)})
     for name, key in GRID_AXES.items():
         if name != "beta":
-            config.sweep.grid[name] = (_get(config, key),)
+            config.sweep.grid[name] = (value_at(config, key),)
     # How members are laid out (results do not depend on these; 0 means automatic):
     # members per cache-sized group (16 on CPU, all at once on accelerators), members per
     # compiled call (from device memory), devices the member axis is sharded over (all).
@@ -180,13 +160,13 @@ def _choices() -> dict[str, tuple[str, ...]]:
 def validate(config) -> None:
     """Raises ConfigError for the first unknown key, wrong type or impossible value."""
     for key, allowed in _choices().items():
-        value = _get(config, key)
+        value = value_at(config, key)
         if value is not None:
             checks.choice(key, value, allowed)
     _check_keys(config)
     _check_types(config)
     for key in checks.RANGES:
-        value = _get(config, key)
+        value = value_at(config, key)
         if value is not None:
             checks.in_range(key, value)
     checks.betas(config.sweep.betas)
@@ -208,7 +188,7 @@ def grid(config) -> dict[str, tuple]:
     values = {}
     for name, key in GRID_AXES.items():
         axis = tuple(given.get(name, default[name]))
-        own = _get(config, key)
+        own = value_at(config, key)
         own = tuple(own) if name == "beta" else (own,)
         values[name] = axis if axis != tuple(default[name]) else own
     return values
@@ -220,8 +200,9 @@ def grid_overrides(config) -> list[str]:
     return [
         key
         for name, key in GRID_AXES.items()
-        if _get(config, key) != _get(reference, key)
-        and resolved[name] != (tuple(_get(config, key)) if name == "beta" else (_get(config, key),))
+        if value_at(config, key) != value_at(reference, key)
+        and resolved[name]
+        != (tuple(value_at(config, key)) if name == "beta" else (value_at(config, key),))
     ]
 
 
@@ -244,79 +225,8 @@ def validate_with_data(config, data: Dataset) -> None:
     checks.batch_size(config.training.batch_size, np.shape(data.x)[0])
 
 
-def resolved_tree(config) -> dict:
-    """The config as a JSON tree with its grid resolved: `sweep.grid.<name>` holds the values
-    every axis actually trains (`grid`), and each axis's own key agrees with it (the values
-    for `sweep.betas`, the one value or the default for the others), so the tree read back
-    trains the same grid and says so. What `config.json` holds."""
-    tree = json.loads(config.to_json_best_effort()) if hasattr(config, "to_json") else config
-    if "sweep" not in tree:
-        return tree
-    tree, values, default = copy.deepcopy(tree), grid(tree), base_config()
-    tree["sweep"]["grid"] = {name: list(v) for name, v in values.items()}
-    for name, key in GRID_AXES.items():
-        section, field = key.split(".")
-        own = list(values[name]) if name == "beta" else values[name][0]
-        if name != "beta" and len(values[name]) > 1:
-            own = _get(default, key)  # several values: the axis holds them
-        tree.setdefault(section, {})[field] = own
-    return tree
-
-
-def comparable(config) -> dict:
-    """The config, grid resolved, as flat {dotted key: JSON value}, without LAYOUT_KEYS: equal
-    for a config as given and as written to config.json."""
-    return {k: v for k, v in _flatten(resolved_tree(config)).items() if k not in LAYOUT_KEYS}
-
-
-def keeps_checkpoints(dotted: str) -> bool:
-    """Whether a `comparable` key can change without retraining a trained sweep: read only
-    after training (`EVALUATION_SECTIONS`) or choosing the sweeps (`SELECTION_KEYS`)."""
-    return dotted in SELECTION_KEYS or dotted.split(".", 1)[0] in EVALUATION_SECTIONS
-
-
-def library_defaults() -> dict:
-    """`comparable(base_config())`: the value a library key holds in a config that lacks it.
-
-    The rule for a key added to `base_config`: its default trains as the library did before
-    the key existed. So a config.json or a checkpoint written before the key was added is read
-    as holding the default, and a run in progress resumes across the change."""
-    return comparable(base_config())
-
-
-def fingerprint(config) -> str:
-    """A short hash of the keys that train a variant's sweep: `comparable(config)` without the
-    `keeps_checkpoints` keys and without keys at their library default (`library_defaults`),
-    so a key added to the library later leaves the fingerprint of a run begun without it."""
-    defaults, missing = library_defaults(), object()
-    return _hash({k: v for k, v in _trained(config).items() if defaults.get(k, missing) != v})
-
-
-def older_fingerprints(config) -> tuple[str, ...]:
-    """The fingerprints older checkpoints carry for the same config, still accepted: every
-    trained key, defaults included (until 2026-11-28), and every comparable key, evaluation
-    settings included (until 2026-11-27)."""
-    return _hash(_trained(config)), _hash(comparable(config))
-
-
-def _trained(config) -> dict:
-    return {k: v for k, v in comparable(config).items() if not keeps_checkpoints(k)}
-
-
-def _hash(flat: dict) -> str:
-    return hashlib.sha256(json.dumps(flat, sort_keys=True).encode()).hexdigest()[:16]
-
-
-def _flatten(tree, prefix: str = "") -> dict:
-    if not isinstance(tree, dict):
-        return {prefix: tree}
-    flat = {}
-    for key, value in tree.items():
-        flat.update(_flatten(value, f"{prefix}.{key}" if prefix else key))
-    return flat
-
-
-def _get(config, dotted: str):
+def value_at(config, dotted: str):
+    """The value of `section.key` in a config or its JSON tree; None where it is absent."""
     section, key = dotted.split(".")
     return config[section].get(key) if section in config else None
 

@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from cvae_jax import config as config_lib
+from cvae_jax import identity
 from cvae_jax.errors import CheckpointMismatchError, WorkdirConflictError, WorkdirError
 from cvae_jax.runs import workdir
 from cvae_jax.training import checkpoint, runner
@@ -261,22 +262,22 @@ def test_all_checkpoints_corrupt_starts_afresh_and_other_config_is_refused(tmp_p
 
 def test_fingerprint_ignores_checkpointing_layout_evaluation_and_variants_only():
     config = small_config()
-    base = config_lib.fingerprint(config)
+    base = identity.fingerprint(config)
     config.training.checkpoint_every, config.training.checkpoints_to_keep = 40, 5
     config.sweep.num_devices = 4  # layout only: a run may resume on another machine
-    assert config_lib.fingerprint(config) == base
+    assert identity.fingerprint(config) == base
     config.evaluation = ml_collections.ConfigDict({"iwae_samples": 5})  # read after training
     config.variants = ("standard",)  # picks the sweeps; each has its own checkpoints
     # Checkpoints written before 2026-11-27 hashed those keys too; they are still accepted.
-    assert config_lib.fingerprint(config) == base
-    assert config_lib.older_fingerprints(config)[1] not in (
+    assert identity.fingerprint(config) == base
+    assert identity.older_fingerprints(config)[1] not in (
         base,
-        config_lib.older_fingerprints(small_config())[1],
+        identity.older_fingerprints(small_config())[1],
     )
     config.training.learning_rate = 0.5  # hidden by the grid's learning-rate axis
-    assert config_lib.fingerprint(config) == base
+    assert identity.fingerprint(config) == base
     config.sweep.grid.learning_rate = (0.5,)
-    assert config_lib.fingerprint(config) != base
+    assert identity.fingerprint(config) != base
 
 
 def test_a_key_added_to_the_library_at_its_default_resumes_a_run_begun_without_it(
@@ -288,7 +289,7 @@ def test_a_key_added_to_the_library_at_its_default_resumes_a_run_begun_without_i
     config = small_config()
     assert workdir.prepare(str(tmp_path), config, ["standard"]) == "new"
     before, directory = (
-        config_lib.fingerprint(config),
+        identity.fingerprint(config),
         workdir.checkpoint_dir(str(tmp_path), "standard"),
     )
     saver = checkpoint.SweepCheckpointer(directory, 20, 2, 40, before)
@@ -304,16 +305,16 @@ def test_a_key_added_to_the_library_at_its_default_resumes_a_run_begun_without_i
 
     monkeypatch.setattr(config_lib, "base_config", upgraded)
     config.objective.added_later = 0.0  # a config built from the upgraded library holds it
-    assert config_lib.fingerprint(config) == before
+    assert identity.fingerprint(config) == before
     assert workdir.prepare(str(tmp_path), config, ["standard"]) == "resume"
     saved = json.loads((tmp_path / "config.json").read_text())
     assert saved["objective"]["added_later"] == 0.0  # config.json now records it
     resumed = checkpoint.SweepCheckpointer(
-        directory, 20, 2, 40, config_lib.fingerprint(config)
+        directory, 20, 2, 40, identity.fingerprint(config)
     ).restore_latest(_fake_state(0.0))
     np.testing.assert_array_equal(resumed.params["w"], 1.0)
     config.objective.added_later = 0.5  # not the default: another run
-    assert config_lib.fingerprint(config) != before
+    assert identity.fingerprint(config) != before
     with pytest.raises(WorkdirConflictError, match=r"objective.added_later: 0.0 -> 0.5"):
         workdir.prepare(str(tmp_path), config, ["standard"])
 

@@ -9,8 +9,7 @@ import pytest
 
 import cvae_jax
 from configs import quadrants as quadrants_config
-from cvae_jax import config as config_lib
-from cvae_jax import data
+from cvae_jax import data, identity
 from cvae_jax.data import files
 from cvae_jax.data import images as image_data
 from cvae_jax.data import quadrants as quadrant_data
@@ -183,9 +182,9 @@ def test_quadrant_order_is_a_config_key_that_checkpoints_record():
     grid = quadrant_data.observed_mask((8, 8), 3, old).reshape(8, 8)
     assert grid[4:, :].all() and grid[:, :4].all() and not grid[:4, 4:].any()
     config = quadrants_config.get_config("smoke")
-    before = config_lib.fingerprint(config)
+    before = identity.fingerprint(config)
     config.quadrant_order = old
-    assert config_lib.fingerprint(config) != before
+    assert identity.fingerprint(config) != before
     config.quadrant_order = ((1, 0), (0, 0), (0, 1), (0, 1))
     with pytest.raises(ConfigError, match=r"quadrant_order=.* must list the four quadrants"):
         quadrants.check(config)

@@ -13,7 +13,7 @@ import tempfile
 
 import numpy as np
 
-from cvae_jax import config as config_lib
+from cvae_jax import identity
 
 
 def atomic_write_bytes(path: str, payload: bytes) -> None:
@@ -71,7 +71,7 @@ def write_csv(path: str, rows: list[dict]) -> None:
 
 def write_config(workdir: str, config) -> None:
     """The resolved config as JSON beside the results."""
-    write_json(os.path.join(workdir, "config.json"), config_lib.resolved_tree(config))
+    write_json(os.path.join(workdir, "config.json"), identity.resolved_tree(config))
 
 
 def write_metrics(workdir: str, config, metrics, rows: list[dict]) -> None:

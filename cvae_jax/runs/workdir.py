@@ -14,13 +14,13 @@ named in a WorkdirError; the lock ends with the process, however it ends), then:
     is the last step (the study restores them without training and rewrites its outputs),
     else "resume" (each sweep continues from its newest checkpoint);
   * a config that differs only in keys that leave the trained sweeps as they are
-    (`config.keeps_checkpoints`: the evaluation settings, e.g. the number of importance
+    (`identity.keeps_checkpoints`: the evaluation settings, e.g. the number of importance
     samples, and `variants`): `config.json` is replaced and the status is that of an equal
     config, so trained variants are restored and evaluated again, new ones trained;
   * another different config: raises WorkdirConflictError listing the keys that differ,
     unless `overwrite` is true, which deletes the old checkpoints and starts afresh ("new").
 A library key that config.json lacks holds its default (a key added since the run began).
-Keys that do not change results (`config.LAYOUT_KEYS`: checkpoint frequency, device layout)
+Keys that do not change results (`identity.LAYOUT_KEYS`: checkpoint frequency, device layout)
 are left out of the comparison, so they can change between a run and its resumption.
 """
 
@@ -39,6 +39,7 @@ except ImportError:  # Windows: no advisory locks, the workdir is not locked
     fcntl = None
 
 from cvae_jax import config as config_lib
+from cvae_jax import identity
 from cvae_jax.errors import WorkdirConflictError, WorkdirError
 from cvae_jax.runs import results
 from cvae_jax.training import checkpoint
@@ -63,14 +64,14 @@ def prepare(workdir: str, config, variant_names, overwrite: bool = False) -> str
     _claim(workdir)
     saved_path = os.path.join(workdir, "config.json")
     if os.path.exists(saved_path):
-        saved, comparable = _read_config(saved_path), config_lib.comparable(config)
+        saved, comparable = _read_config(saved_path), identity.comparable(config)
         differences = _differences(saved, comparable)
         if not differences:
             if saved != comparable:  # keys added to the library since, at their defaults
                 results.write_config(workdir, config)
             return _same_config_status(workdir, config, variant_names)
         shown = "; ".join(list(differences.values())[:5])
-        if all(map(config_lib.keeps_checkpoints, differences)):
+        if all(map(identity.keeps_checkpoints, differences)):
             logging.info(
                 "%s holds a run trained with this config; only the evaluation settings or the "
                 "variants differ (%s): trained variants are restored and evaluated with them, "
@@ -161,7 +162,7 @@ def _lock(workdir: str) -> None:
 def _read_config(path: str) -> dict:
     try:
         with open(path) as f:
-            return config_lib.comparable(json.load(f))
+            return identity.comparable(json.load(f))
     except (OSError, ValueError) as e:
         raise WorkdirError(
             f"{path} is unreadable ({e}); move it away or pass another --workdir."
@@ -183,9 +184,9 @@ def _same_config_status(workdir: str, config, variant_names) -> str:
 
 def _differences(old: dict, new: dict) -> dict[str, str]:
     """{dotted key: "key: old -> new"} for every key whose value differs, sorted by key. A
-    library key one side lacks holds its default (`config.library_defaults`): a run begun
+    library key one side lacks holds its default (`identity.library_defaults`): a run begun
     before the key was added resumes."""
-    defaults, missing = config_lib.library_defaults(), "(absent)"
+    defaults, missing = identity.library_defaults(), "(absent)"
 
     def value(flat, key):
         return flat.get(key, defaults.get(key, missing))

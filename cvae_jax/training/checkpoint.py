@@ -95,7 +95,7 @@ class SweepCheckpointer:
       layout: the device layout (`runs.devices.layout()`-like dict) stored with each
         checkpoint; resuming on another layout is allowed but logged, since only a resume
         on the same layout is bitwise identical to an uninterrupted run.
-      also_accepted: older fingerprints of the same config (`config.older_fingerprints`),
+      also_accepted: older fingerprints of the same config (`identity.older_fingerprints`),
         restored like `fingerprint`; new checkpoints carry `fingerprint`.
     """
 

@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 from absl import logging
 
-from cvae_jax import checks
+from cvae_jax import checks, identity
 from cvae_jax import config as config_lib
 from cvae_jax.data import Dataset, load_dataset
 from cvae_jax.data.images import test_as_trained
@@ -146,8 +146,8 @@ def train_sweep(
     if checkpoint_dir is not None:
         saver = checkpoint.SweepCheckpointer(
             checkpoint_dir, t.checkpoint_every or t.log_every, t.checkpoints_to_keep,
-            t.num_steps, config_lib.fingerprint(config), hooks, sweep_layout(setup.sweep_chunk),
-            also_accepted=config_lib.older_fingerprints(config),
+            t.num_steps, identity.fingerprint(config), hooks, sweep_layout(setup.sweep_chunk),
+            also_accepted=identity.older_fingerprints(config),
         )  # fmt: skip
         state = saver.restore_latest(jax.device_get(state)) or state
         _log_restored(state, setup, t.num_steps)
