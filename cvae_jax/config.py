@@ -20,6 +20,7 @@ from cvae_jax import checks
 from cvae_jax.data import DATASETS, Dataset, validate_dataset
 from cvae_jax.errors import ConfigError
 from cvae_jax.models import DECODERS, MODELS, POSTERIORS, PRIORS
+from cvae_jax.models.mixture_priors import PSEUDO_INPUTS
 from cvae_jax.models.mlp import DECODER_VARIANCES, LIKELIHOODS
 from cvae_jax.models.vq_cvae import CODE_PRIORS, CODEBOOK_UPDATES
 
@@ -67,6 +68,7 @@ def base_config() -> ml_collections.ConfigDict:
     # factorised | autoregressive (models.DECODERS; the MLP kinds): PixelCNN-style p(x|z,c)
     config.model.decoder = "factorised"
     config.model.prior_components = 10  # K of the mog and vamp priors
+    config.model.pseudo_inputs = "grey"  # vamp: grey | tomczak (models/mixture_priors.py)
     config.model.flow_steps = 2  # autoregressive steps of the iaf posterior and flow prior
     config.model.flow_hidden = (64,)  # MADE hidden widths; the first is the IAF context size
     config.model.latent_dims = ()  # model.kind='hierarchical': (d_1, ..., d_L), bottom-up
@@ -152,6 +154,7 @@ def _choices() -> dict[str, tuple[str, ...]]:
         "model.decoder_variance": DECODER_VARIANCES,
         "model.codebook_update": CODEBOOK_UPDATES,
         "model.code_prior": CODE_PRIORS,
+        "model.pseudo_inputs": tuple(PSEUDO_INPUTS),
         "training.lr_schedule": LR_SCHEDULES,
         "training.on_nonfinite": ON_NONFINITE,
     }

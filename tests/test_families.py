@@ -66,6 +66,26 @@ def test_vamp_log_prob_is_the_mean_of_its_pseudo_inputs_posteriors_of_that_label
     np.testing.assert_allclose(p.log_prob(z), expected, rtol=1e-5, atol=1e-5)
 
 
+def test_tomczak_pseudo_inputs_are_images_in_the_unit_interval():
+    """Tomczak & Welling's pseudo-inputs start nearly black and pass through a hardtanh: a
+    parameter outside [0, 1] gives the prior of the clipped image and gets no gradient."""
+    model, params = _model(prior="vamp", prior_components=5, pseudo_inputs="tomczak")
+    u = params["params"]["prior"]["pseudo_inputs"]  # [K, D]
+    assert abs(float(jnp.mean(u)) - 0.05) < 0.01
+    z = jax.random.normal(jax.random.key(5), (6, 2))
+
+    def log_prior(pseudo_inputs):
+        p = {"params": {**params["params"], "prior": {"pseudo_inputs": pseudo_inputs}}}
+        return model.apply(p, Y, method=model.prior_distribution).log_prob(z)  # [B]
+
+    outside, clipped = u.at[0].set(-3.0).at[1].set(4.0), u.at[0].set(0.0).at[1].set(1.0)
+    np.testing.assert_array_equal(log_prior(outside), log_prior(clipped))
+    grads = jax.grad(lambda w: jnp.sum(log_prior(w)))(outside)
+    assert np.all(grads[:2] == 0) and np.all(np.abs(grads[2:]).sum(-1) > 0)
+    _, grey = _model(prior="vamp", prior_components=5)  # the default starts grey, moves freely
+    assert abs(float(jnp.mean(grey["params"]["prior"]["pseudo_inputs"])) - 0.5) < 0.01
+
+
 def test_iaf_at_zero_heads_is_the_encoders_gaussian():
     model, params = _model(posterior="iaf", flow_steps=2, flow_hidden=(8,))
     q = model.apply(params, X, Y, method=model.encode)

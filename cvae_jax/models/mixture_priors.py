@@ -12,6 +12,10 @@ VAE is far from a standard normal, and the KL term pulls every q(z|x) towards th
   pseudo-input carries a label (u_k gets label k mod C), and p(z|y) = 1/K_y sum_{k: y_k = y}
   q(z | u_k, y): a conditional VampPrior, whose components of class y are the encoder's
   posteriors of that class's pseudo-inputs. Without a condition it is Tomczak & Welling's.
+  `model.pseudo_inputs` says how the u_k are parameterised: 'grey' (start at 0.5 plus
+  small noise, move freely in R^D) or 'tomczak' (Tomczak & Welling's code: start at
+  N(0.05, 0.01^2), nearly black, and pass through a hardtanh, so every u_k stays an image in
+  [0, 1]^D).
 
 Both return a `core.mixtures.SharedGaussianMixture` (components shared by the batch, whose
 log density is two matrix products). The rate against a mixture has no closed form;
@@ -28,6 +32,8 @@ from cvae_jax.errors import ConfigError
 from cvae_jax.models.registry import PRIORS
 
 _MASKED = -1e9  # a mixture logit that takes a component out (exp underflows to 0)
+# How the VampPrior's pseudo-inputs start and where they may go: name -> (start, clip).
+PSEUDO_INPUTS = {"grey": (0.5, False), "tomczak": (0.05, True)}
 
 
 def _batched(c, array):
@@ -56,19 +62,19 @@ class VampPrior(nn.Module):
     num_components: int
     input_dim: int
     num_classes: int = 0  # 0: no condition, the unconditional VampPrior
+    pseudo_inputs: str = "grey"  # a PSEUDO_INPUTS name
     uses_encoder = True  # the CVAE calls prior(c, encode)
 
     @nn.compact
     def __call__(self, c, encode):
-        # Pseudo-inputs start near the middle of [0, 1] images; small noise breaks the
-        # symmetry between components. (Tomczak & Welling 2018's code draws them from
-        # N(-0.05, 0.01) and clips them to [0, 1]; on the full MNIST, starting from training
-        # images instead did not stop the collapse that their KL warm-up stops: docs/mnist.md.)
+        # Small noise around the start breaks the symmetry between components.
+        start = PSEUDO_INPUTS[self.pseudo_inputs][0]
         u = self.param(
             "pseudo_inputs",
-            lambda key, shape: 0.5 + 0.01 * jax.random.normal(key, shape),
+            lambda key, shape: start + 0.01 * jax.random.normal(key, shape),
             (self.num_components, self.input_dim),
         )
+        u = pseudo_images(u, self.pseudo_inputs)
         if self.num_classes:
             own_label = jax.nn.one_hot(jnp.arange(self.num_components) % self.num_classes,
                                        self.num_classes)  # fmt: skip  # [K, C]
@@ -83,6 +89,12 @@ class VampPrior(nn.Module):
             logits = jnp.zeros((c.shape[0], self.num_components))
         q_u = encode(u, own_label)  # q(z | u_k, y_k), batch [K]
         return SharedGaussianMixture(logits, q_u.loc, q_u.log_var)
+
+
+def pseudo_images(u, pseudo_inputs: str):
+    """The inputs the encoder sees for the parameters `u` [K, D]: with 'tomczak', Tomczak &
+    Welling's hardtanh, so a pixel stays in [0, 1] and no gradient pushes it further out."""
+    return jnp.clip(u, 0.0, 1.0) if PSEUDO_INPUTS[pseudo_inputs][1] else u
 
 
 @PRIORS.register("mog")
@@ -100,4 +112,6 @@ def _vamp(model_config, num_classes: int, input_dim: int | None = None):
         )
     if input_dim is None:
         raise ConfigError("model.prior='vamp' needs a model kind that passes its input size.")
-    return VampPrior(model_config.prior_components, input_dim, num_classes)
+    return VampPrior(
+        model_config.prior_components, input_dim, num_classes, model_config.pseudo_inputs
+    )

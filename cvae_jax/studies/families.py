@@ -26,6 +26,7 @@ from cvae_jax.errors import ConfigError
 from cvae_jax.evaluation import images as image_eval
 from cvae_jax.evaluation.estimators import decode_mean
 from cvae_jax.models import PRIORS
+from cvae_jax.models.mixture_priors import pseudo_images
 from cvae_jax.runs import results
 from cvae_jax.runs.study import Study, Variant, train_variants, variant
 from cvae_jax.studies import family_plots, grid_plots
@@ -108,6 +109,7 @@ def family_images(v, setup, sweep, per_label: int) -> dict:
     out = {"samples": image_eval.conditional_samples(model, params, key, num_classes, per_label)}
     if v.config.model.prior == "vamp":
         u = params["params"]["prior"]["pseudo_inputs"]  # [K, D]
+        u = pseudo_images(u, v.config.model.pseudo_inputs)  # what the prior encodes
         labels = jnp.arange(u.shape[0]) % max(num_classes, 1)
         centre = latents.centre(model.apply(params, u, labels, method=model.encode))
         out["pseudo_inputs"] = np.stack(
