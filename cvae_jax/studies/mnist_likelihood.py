@@ -78,10 +78,11 @@ def check(config) -> None:
             "and the examples at least 0 (0: every validation image)."
         )
     steps = config.vamp_warmup_steps
-    if not 0 <= steps <= config.training.num_steps:
+    if not (isinstance(steps, int) and steps >= 0):
         raise ConfigError(
-            f"vamp_warmup_steps={steps} must lie in [0, training.num_steps="
-            f"{config.training.num_steps}]; 0 trains the VampPrior rows without warm-up."
+            f"vamp_warmup_steps={steps} must be an integer >= 0: 0 trains the VampPrior rows "
+            "without warm-up, and a warm-up longer than training.num_steps never reaches the "
+            "full KL weight (a prefix of a longer schedule)."
         )
 
 
