@@ -15,7 +15,7 @@ _POSITIVE_INT, _NON_NEGATIVE = "an integer >= 1", "a number >= 0"
 _BETA = (lambda v: math.isfinite(v) and v >= 0, "finite and >= 0 (beta weights the rate)")
 
 
-def _count(value) -> bool:
+def is_count(value) -> bool:
     """A number of steps: an integer >= 0 (a grid axis holds it as a float)."""
     return value >= 0 and float(value).is_integer()
 
@@ -35,8 +35,8 @@ RANGES = {
     "objective.free_bits_groups": (lambda v: v >= 1, _POSITIVE_INT),
     "objective.capacity": (lambda v: v >= 0, _NON_NEGATIVE),
     "objective.capacity_gamma": (lambda v: v >= 0, _NON_NEGATIVE),
-    "objective.capacity_steps": (_count, "an integer >= 0 (0: C from the first step)"),
-    "objective.kl_warmup_steps": (_count, "an integer >= 0 (0: no warm-up)"),
+    "objective.capacity_steps": (is_count, "an integer >= 0 (0: C from the first step)"),
+    "objective.kl_warmup_steps": (is_count, "an integer >= 0 (0: no warm-up)"),
     "objective.hybrid_alpha": (lambda v: 0 <= v <= 1, "a weight in [0, 1] (1: the cVAE loss)"),
     "objective.iwae_samples": (lambda v: v >= 1, "an integer >= 1 (1: the ELBO)"),
     "model.prior_components": (lambda v: v >= 1, _POSITIVE_INT),

@@ -5,7 +5,9 @@
 before anything is built or compiled: unknown keys, types and values, each failure a
 `ConfigError` naming the key, what it holds and what is allowed. Allowed names (model kinds,
 priors, data sets) and their extra keys come from the registries, never from lists kept here.
-`validate_with_data` adds the checks that need the data (batch size, label range).
+`validate_with_data` adds the checks that need the data (batch size, label range). `grid`
+reads what a config trains: the values of every sweep axis, from `sweep.grid` or the axis's
+own key.
 
 The sections `training`, `sweep`, `objective`, `model` and `data` are checked strictly;
 other top-level keys and sections (a study's `variants`, `evaluation`...) belong to the

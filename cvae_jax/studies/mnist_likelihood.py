@@ -15,6 +15,7 @@ import jax
 import numpy as np
 from absl import logging
 
+from cvae_jax import checks
 from cvae_jax.data import describe, images, load_splits, without_condition
 from cvae_jax.errors import ConfigError
 from cvae_jax.evaluation import estimators
@@ -78,7 +79,7 @@ def check(config) -> None:
             "and the examples at least 0 (0: every validation image)."
         )
     steps = config.vamp_warmup_steps
-    if not (isinstance(steps, int) and steps >= 0):
+    if not checks.is_count(steps):  # the KL warm-up of its rows: objective.kl_warmup_steps's range
         raise ConfigError(
             f"vamp_warmup_steps={steps} must be an integer >= 0: 0 trains the VampPrior rows "
             "without warm-up, and a warm-up longer than training.num_steps never reaches the "
