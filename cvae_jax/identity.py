@@ -7,7 +7,9 @@ keys that only lay members out on devices or set the checkpoint frequency (`LAYO
 never count, and keys read only after training (`keeps_checkpoints`) reuse the trained
 checkpoints. Each checkpoint carries a `fingerprint` of the keys that train it, so a changed
 setting is caught even without config.json, and a key added to the library later, at its
-default, leaves the fingerprint of a run begun without it (`library_defaults`).
+default, leaves the fingerprint of a run begun without it (`library_defaults`), and so does a
+key only other families read (`unread_keys`: the VampPrior's pseudo-inputs in a run of the
+standard prior), so a study's workdir keeps the sweeps such a change leaves as they were.
 """
 
 import copy
@@ -15,6 +17,8 @@ import hashlib
 import json
 
 from cvae_jax import config as config_lib
+from cvae_jax.data import DATASETS
+from cvae_jax.models import DECODERS, MODELS, POSTERIORS, PRIORS
 
 # Keys that do not change results: how often checkpoints are written and how many are kept,
 # and how members are laid out on devices (so a run may resume on another machine).
@@ -32,6 +36,13 @@ LAYOUT_KEYS = (
 # checkpoints (the fingerprint leaves these keys out) and trains only variants not yet trained.
 EVALUATION_SECTIONS = ("evaluation",)
 SELECTION_KEYS = ("variants",)
+# The registries whose entries declare the keys they read beyond the common ones
+# (`Entry.config_keys`), by the key that selects an entry.
+FAMILIES = {
+    "model.kind": MODELS, "model.prior": PRIORS, "model.posterior": POSTERIORS,
+    "model.decoder": DECODERS, "data.name": DATASETS,
+}  # fmt: skip
+LIBRARY = "cvae_jax."  # where the library's own entries are defined
 
 
 def resolved_tree(config) -> dict:
@@ -74,19 +85,45 @@ def library_defaults() -> dict:
     return comparable(config_lib.base_config())
 
 
+def unread_keys(config) -> frozenset[str]:
+    """Library keys `config` does not read: those that only some of the library's families
+    read (declared in their registry entries' `config_keys`) and none it selects does, e.g.
+    `model.pseudo_inputs` (the VampPrior's) in a run of the standard prior. Empty when it
+    selects a family registered outside the library (`--import`): that one may read any key."""
+    tree, default = resolved_tree(config), config_lib.base_config()
+    declared, read = set(), set()
+    for selector, registry in FAMILIES.items():
+        section = selector.split(".")[0]
+        name = config_lib.value_at(tree, selector) or config_lib.value_at(default, selector)
+        if not registry.get(name).build.__module__.startswith(LIBRARY):
+            return frozenset()
+        read |= {f"{section}.{key}" for key in registry.get(name).config_keys}
+        for other in registry.names():
+            entry = registry.get(other)
+            if entry.build.__module__.startswith(LIBRARY):
+                declared |= {f"{section}.{key}" for key in entry.config_keys}
+    return frozenset(declared - read)
+
+
 def fingerprint(config) -> str:
     """A short hash of the keys that train a variant's sweep: `comparable(config)` without the
-    `keeps_checkpoints` keys and without keys at their library default (`library_defaults`),
-    so a key added to the library later leaves the fingerprint of a run begun without it."""
-    defaults, missing = library_defaults(), object()
-    return _hash({k: v for k, v in _trained(config).items() if defaults.get(k, missing) != v})
+    `keeps_checkpoints` keys, without keys at their library default (`library_defaults`), so
+    a key added to the library later leaves the fingerprint of a run begun without it, and
+    without the keys it does not read (`unread_keys`)."""
+    unread = unread_keys(config)
+    return _hash({k: v for k, v in _read_non_default(config).items() if k not in unread})
 
 
 def older_fingerprints(config) -> tuple[str, ...]:
-    """The fingerprints older checkpoints carry for the same config, still accepted: every
-    trained key, defaults included (until 2026-11-28), and every comparable key, evaluation
-    settings included (until 2026-11-27)."""
-    return _hash(_trained(config)), _hash(comparable(config))
+    """The fingerprints older checkpoints carry for the same config, still accepted: unread
+    keys included (until 2026-11-28), every trained key with defaults (until 2026-11-28),
+    and every comparable key, evaluation settings included (until 2026-11-27)."""
+    return _hash(_read_non_default(config)), _hash(_trained(config)), _hash(comparable(config))
+
+
+def _read_non_default(config) -> dict:
+    defaults, missing = library_defaults(), object()
+    return {k: v for k, v in _trained(config).items() if defaults.get(k, missing) != v}
 
 
 def _trained(config) -> dict:

@@ -10,7 +10,10 @@ from cvae_jax.errors import ConfigError
 
 class Entry(NamedTuple):
     build: Callable[..., Any]
-    config_keys: frozenset[str]  # keys this entry reads from its config section
+    # Keys this entry reads from its config section beyond those every entry reads: its own
+    # keys, and the library keys only some entries read (a run of another entry leaves them
+    # out of its checkpoints' fingerprint: identity.unread_keys).
+    config_keys: frozenset[str]
 
 
 class Registry:

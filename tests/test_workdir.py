@@ -8,10 +8,15 @@ import sys
 from functools import partial
 
 import ml_collections
+import numpy as np
 import pytest
 
+from cvae_jax import identity
 from cvae_jax.errors import ConfigError, WorkdirConflictError, WorkdirError
+from cvae_jax.models import PRIORS
 from cvae_jax.runs import results, workdir
+from cvae_jax.training import checkpoint
+from cvae_jax.training.step import TrainState
 from tests.sweep_driver import small_config
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -69,6 +74,73 @@ def test_other_config_is_refused_unless_overwrite(tmp_path):
         assert not os.path.exists(workdir.checkpoint_dir(str(tmp_path), variant))
     assert results_file.exists()  # only checkpoints are deleted
     assert json.loads((tmp_path / "config.json").read_text())["sweep"]["num_seeds"] == 3
+
+
+def _prior_variants(config, priors):
+    """{prior: the config with that prior}: what a study passes to `prepare`."""
+    variants = {name: config.copy_and_resolve_references() for name in priors}
+    for name, c in variants.items():
+        c.model.prior = name
+    return variants
+
+
+def _trained(run_dir, name, config):
+    """A complete checkpoint of variant `name`, written by `config` (its fingerprint)."""
+    saver = checkpoint.SweepCheckpointer(
+        workdir.checkpoint_dir(str(run_dir), name), 20, 2, 80, identity.fingerprint(config)
+    )
+    state = TrainState({"w": np.ones((2, 3), np.float32)}, (), np.full((2,), 20), np.zeros(2))
+    saver.on_chunk(state, {"loss": np.zeros(2, np.float32)})
+    saver.close()
+
+
+def test_a_key_only_another_family_reads_keeps_the_variants_it_leaves_as_they_were(tmp_path):
+    """The VampPrior's pseudo-inputs changed: the standard prior's sweep resumes, the
+    VampPrior's is named as changed, and --overwrite retrains only that one."""
+    config = small_config()
+    assert "model.pseudo_inputs" in identity.unread_keys(config)  # the standard prior
+    before = _prior_variants(config, ("standard", "vamp"))
+    workdir.prepare(str(tmp_path), config, before)
+    _trained(tmp_path, "standard", before["standard"])
+    config.model.pseudo_inputs = "tomczak"
+    after = _prior_variants(config, ("standard", "vamp"))
+    assert identity.fingerprint(after["standard"]) == identity.fingerprint(before["standard"])
+    assert identity.fingerprint(after["vamp"]) != identity.fingerprint(before["vamp"])
+    # Only the standard prior trained: nothing it reads changed, so the run resumes.
+    assert workdir.prepare(str(tmp_path), config, after) == "resume"
+    assert json.loads((tmp_path / "config.json").read_text())["model"]["pseudo_inputs"] == (
+        "tomczak"
+    )
+    _trained(tmp_path, "vamp", after["vamp"])
+    config.model.pseudo_inputs = "grey"
+    again = _prior_variants(config, ("standard", "vamp"))
+    with pytest.raises(WorkdirConflictError) as refused:
+        workdir.prepare(str(tmp_path), config, again)
+    message = str(refused.value)
+    assert "model.pseudo_inputs: 'tomczak' -> 'grey'" in message
+    assert message.count("the trained variant vamp.") == 1 and "standard" not in message
+    # A trained variant this run does not select cannot be checked: it counts as changed.
+    with pytest.raises(WorkdirConflictError, match=r"vamp \(not in this run's variants\)"):
+        workdir.prepare(str(tmp_path), config, {"standard": again["standard"]})
+    assert workdir.prepare(str(tmp_path), config, again, overwrite=True) == "resume"
+    assert checkpoint.latest_step(workdir.checkpoint_dir(str(tmp_path), "vamp")) is None
+    assert checkpoint.latest_step(workdir.checkpoint_dir(str(tmp_path), "standard")) == 20
+
+
+def test_a_family_registered_outside_the_library_counts_every_key():
+    """A user's prior (`--import`) may read any library key, so none is left out of its
+    fingerprint; a library prior leaves out the keys only other families read."""
+    if "reads_anything" not in PRIORS.names():
+        PRIORS.register("reads_anything")(lambda model_config, num_classes: None)
+    config = small_config()
+    config.model.prior = "reads_anything"
+    assert identity.unread_keys(config) == frozenset()
+    base = identity.fingerprint(config)
+    config.model.pseudo_inputs = "tomczak"
+    assert identity.fingerprint(config) != base
+    config.model.prior = "vamp"
+    assert "model.pseudo_inputs" not in identity.unread_keys(config)
+    assert {"model.flow_steps", "model.prior_means"} <= identity.unread_keys(config)
 
 
 def test_a_run_that_never_trained_does_not_block_its_workdir(tmp_path):

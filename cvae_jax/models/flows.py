@@ -28,6 +28,8 @@ from cvae_jax.models.made import MADE
 from cvae_jax.models.pure import pure
 from cvae_jax.models.registry import POSTERIORS, PRIORS
 
+# The base model keys both flow families read (the registry entries declare them).
+FLOW_KEYS = ("flow_steps", "flow_hidden")
 LOG_SCALE_BOUND = 3.0
 
 
@@ -97,14 +99,14 @@ class FlowPrior(nn.Module):
         return distrax.Transformed(DiagonalGaussian(zeros, zeros), distrax.Inverse(chain))
 
 
-@POSTERIORS.register("iaf")
+@POSTERIORS.register("iaf", config_keys=FLOW_KEYS)
 def _iaf(model_config):
     return IAFPosterior(
         int(model_config.flow_steps), tuple(model_config.flow_hidden), model_config.activation
     )
 
 
-@PRIORS.register("flow")
+@PRIORS.register("flow", config_keys=FLOW_KEYS)
 def _flow(model_config, num_classes: int):
     return FlowPrior(
         model_config.latent_dim,

@@ -195,7 +195,7 @@ class FirstLayerDecoder(nn.Module):
         return self.decoder(z[..., : self.first_dim], c)
 
 
-@MODELS.register("hierarchical", config_keys=("upper_hidden",))
+@MODELS.register("hierarchical", config_keys=("latent_dims", "upper_hidden"))
 def build_hierarchical_cvae(config, data) -> CVAE:
     """Bottom-up inference and top-down generation over `model.latent_dims`, MLPs throughout:
     `model.hidden` between x and z_1 (q(z_1|x) and p(x|z_1)), `model.upper_hidden` (default

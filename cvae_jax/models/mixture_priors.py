@@ -97,12 +97,12 @@ def pseudo_images(u, pseudo_inputs: str):
     return jnp.clip(u, 0.0, 1.0) if PSEUDO_INPUTS[pseudo_inputs][1] else u
 
 
-@PRIORS.register("mog")
+@PRIORS.register("mog", config_keys=("prior_components",))
 def _mog(model_config, num_classes: int):
     return MixturePrior(model_config.prior_components, model_config.latent_dim)
 
 
-@PRIORS.register("vamp")
+@PRIORS.register("vamp", config_keys=("prior_components", "pseudo_inputs"))
 def _vamp(model_config, num_classes: int, input_dim: int | None = None):
     if model_config.prior_components < max(num_classes, 1):
         raise ConfigError(

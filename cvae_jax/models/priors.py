@@ -79,7 +79,7 @@ def _needs_labels(name: str, num_classes: int) -> None:
         )
 
 
-@PRIORS.register("fixed_conditional")
+@PRIORS.register("fixed_conditional", config_keys=("prior_means", "prior_log_vars"))
 def _fixed_conditional(model_config, num_classes: int):
     _needs_labels("fixed_conditional", num_classes)
     means = np.asarray(model_config.prior_means, np.float32)

@@ -46,8 +46,9 @@ def define_flags(default_config: str):
 def run_study(study: Study, config, path: str, overwrite: bool = False) -> dict:
     """Validates, claims the workdir, runs the study and logs its report."""
     study.validate(config)
-    names = [v.name for v in study.variants(config)]
-    status = workdir.prepare(path, config, names, overwrite)
+    variants = {v.name: v.config for v in study.variants(config)}
+    status = workdir.prepare(path, config, variants, overwrite)
+    names = list(variants)
     logging.info("workdir %s: %s run (%s: %s)", path, status, study.name, ", ".join(names))
     out = study.run(config, path)
     for line in study.report(out):

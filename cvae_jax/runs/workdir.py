@@ -1,6 +1,6 @@
 """The one call a launcher makes before training: check the config and claim the workdir.
 
-    status = workdir.prepare(path, config, variant_names, overwrite=False)
+    status = workdir.prepare(path, config, variants, overwrite=False)
 
 Layout of a workdir (every study alike): `config.json`, the study's results and figures,
 and `checkpoints/<variant>/<step>/`, one checkpoint directory per compiled sweep.
@@ -17,8 +17,15 @@ named in a WorkdirError; the lock ends with the process, however it ends), then:
     (`identity.keeps_checkpoints`: the evaluation settings, e.g. the number of importance
     samples, and `variants`): `config.json` is replaced and the status is that of an equal
     config, so trained variants are restored and evaluated again, new ones trained;
-  * another different config: raises WorkdirConflictError listing the keys that differ,
-    unless `overwrite` is true, which deletes the old checkpoints and starts afresh ("new").
+  * a config that differs in keys that leave every trained variant's sweep as it is (each
+    variant's checkpoints still carry its config's fingerprint: a key only other families
+    read, `identity.unread_keys`, or a study key the trained variants do not take up):
+    `config.json` is replaced and the status is that of an equal config. This needs
+    `variants` as {name: the variant's config}; with names alone every trained variant
+    counts as changed;
+  * another different config: raises WorkdirConflictError listing the keys that differ and
+    the trained variants they change, unless `overwrite` is true, which deletes those
+    variants' checkpoints (the others resume) and returns "new" when none is left.
 A library key that config.json lacks holds its default (a key added since the run began).
 Keys that do not change results (`identity.LAYOUT_KEYS`: checkpoint frequency, device layout)
 are left out of the comparison, so they can change between a run and its resumption.
@@ -29,6 +36,7 @@ import os
 import shutil
 import socket
 import time
+from collections.abc import Mapping
 
 import jax
 from absl import logging
@@ -52,8 +60,11 @@ def checkpoint_dir(workdir: str, variant: str) -> str:
     return os.path.join(workdir, CHECKPOINTS, variant)
 
 
-def prepare(workdir: str, config, variant_names, overwrite: bool = False) -> str:
+def prepare(workdir: str, config, variants, overwrite: bool = False) -> str:
     """Validates `config` and makes `workdir` ready for it; returns "new", "resume" or "done".
+
+    `variants`: the names of the sweeps the run trains, or {name: that variant's config},
+    which lets a changed config keep the trained sweeps it leaves as they were.
 
     Raises:
       ConfigError: the config cannot run (names the key and what is allowed).
@@ -62,6 +73,7 @@ def prepare(workdir: str, config, variant_names, overwrite: bool = False) -> str
     """
     config_lib.validate(config)
     _claim(workdir)
+    names = list(variants)
     saved_path = os.path.join(workdir, "config.json")
     if os.path.exists(saved_path):
         saved, comparable = _read_config(saved_path), identity.comparable(config)
@@ -69,7 +81,7 @@ def prepare(workdir: str, config, variant_names, overwrite: bool = False) -> str
         if not differences:
             if saved != comparable:  # keys added to the library since, at their defaults
                 results.write_config(workdir, config)
-            return _same_config_status(workdir, config, variant_names)
+            return _same_config_status(workdir, config, names)
         shown = "; ".join(list(differences.values())[:5])
         if all(map(identity.keeps_checkpoints, differences)):
             logging.info(
@@ -79,7 +91,7 @@ def prepare(workdir: str, config, variant_names, overwrite: bool = False) -> str
                 workdir, shown,
             )  # fmt: skip
             results.write_config(workdir, config)
-            return _same_config_status(workdir, config, variant_names)
+            return _same_config_status(workdir, config, names)
         if not _has_checkpoints(workdir):
             # Its run never trained (a data or config check stopped it): nothing to protect.
             logging.info(
@@ -88,16 +100,53 @@ def prepare(workdir: str, config, variant_names, overwrite: bool = False) -> str
             )  # fmt: skip
             results.write_config(workdir, config)
             return "new"
+        changed = _changed_variants(workdir, variants)
+        if not changed:
+            logging.info(
+                "%s holds a run with another config (%s), which leaves every trained variant "
+                "as it was: they resume, the config is replaced.", workdir, shown,
+            )  # fmt: skip
+            results.write_config(workdir, config)
+            return _same_config_status(workdir, config, names)
         if not overwrite:
             raise WorkdirConflictError(
-                f"{workdir} holds a run with a different config ({shown}). "
-                "Use another --workdir, or pass --overwrite to delete its checkpoints and "
-                "start again."
+                f"{workdir} holds a run with a different config ({shown}), which changes the "
+                f"trained {_named(changed, names)}. Use another --workdir, or pass "
+                "--overwrite to delete their checkpoints and train them again."
             )
-        logging.warning("--overwrite: deleting the checkpoints of the old run in %s", workdir)
-        shutil.rmtree(os.path.join(workdir, CHECKPOINTS), ignore_errors=True)
+        logging.warning("--overwrite: deleting the checkpoints of %s in %s", changed, workdir)
+        for name in changed:
+            shutil.rmtree(checkpoint_dir(workdir, name), ignore_errors=True)
+        results.write_config(workdir, config)
+        return _same_config_status(workdir, config, names) if _has_checkpoints(workdir) else "new"
     results.write_config(workdir, config)
     return "new"
+
+
+def _named(changed: list[str], selected: list[str]) -> str:
+    """'variant a' or 'variants a, b and c (not in this run's variants)'."""
+    unselected = [name for name in changed if name not in selected]
+    text = ", ".join(name for name in changed if name in selected)
+    if unselected:  # their configs are not known here: changed as far as this run can tell
+        text += f"{' and ' if text else ''}{', '.join(unselected)} (not in this run's variants)"
+    return ("variant " if len(changed) == 1 else "variants ") + text
+
+
+def _changed_variants(workdir: str, variants) -> list[str]:
+    """The trained variants (with a checkpoint) whose newest checkpoint's fingerprint is not
+    one their config in `variants` accepts; all of them where `variants` holds names only,
+    and any trained variant `variants` does not name (its config is not known here)."""
+    root = os.path.join(workdir, CHECKPOINTS)
+    configs = variants if isinstance(variants, Mapping) else {}
+    changed = []
+    for name in sorted(os.listdir(root)) if os.path.isdir(root) else []:
+        if checkpoint.latest_step(checkpoint_dir(workdir, name)) is None:
+            continue
+        c = configs.get(name)
+        accepted = () if c is None else (identity.fingerprint(c), *identity.older_fingerprints(c))
+        if checkpoint.saved_fingerprint(checkpoint_dir(workdir, name)) not in accepted:
+            changed.append(name)
+    return changed
 
 
 def _has_checkpoints(workdir: str) -> bool:
@@ -169,7 +218,7 @@ def _read_config(path: str) -> dict:
         ) from e
 
 
-def _same_config_status(workdir: str, config, variant_names) -> str:
+def _same_config_status(workdir: str, config, variant_names: list[str]) -> str:
     steps = [checkpoint.latest_step(checkpoint_dir(workdir, v)) for v in variant_names]
     if all(step is not None and step >= config.training.num_steps for step in steps):
         logging.info(

@@ -17,6 +17,7 @@ deleted. A complete checkpoint that fails to load or whose digest does not match
 
 import errno
 import hashlib
+import json
 import logging as std_logging
 import os
 import shutil
@@ -259,6 +260,17 @@ def latest_step(directory: str) -> int | None:
         return None
     steps = [int(name) for name in os.listdir(directory) if name.isdigit()]
     return max(steps, default=None)
+
+
+def saved_fingerprint(directory: str) -> str | None:
+    """The config fingerprint of the newest complete checkpoint in `directory` (read from its
+    meta item, no arrays), or None where there is none or it cannot be read."""
+    step = latest_step(directory)
+    try:
+        with open(os.path.join(directory, str(step), "meta", "metadata")) as f:
+            return json.load(f)["fingerprint"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def _report_incomplete(directory: str) -> None:
