@@ -18,8 +18,8 @@ named in a WorkdirError; the lock ends with the process, however it ends), then:
     samples, and `variants`): `config.json` is replaced and the status is that of an equal
     config, so trained variants are restored and evaluated again, new ones trained;
   * a config that differs in keys that leave every trained variant's sweep as it is (each
-    variant's checkpoints still carry its config's fingerprint: a key only other families
-    read, `identity.unread_keys`, or a study key the trained variants do not take up):
+    variant's checkpoints still carry its config's fingerprint, e.g. a key only other
+    families read, `identity.unread_keys`; a study's own keys are in every variant's):
     `config.json` is replaced and the status is that of an equal config. This needs
     `variants` as {name: the variant's config}; with names alone every trained variant
     counts as changed;
