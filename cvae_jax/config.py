@@ -44,6 +44,12 @@ GRID_AXES = {
 STEP_AXES = ("capacity_steps", "kl_warmup_steps")  # step counts: integer values
 ON_NONFINITE = ("freeze", "raise")  # a diverged member: freeze it and go on, or stop
 STRICT_SECTIONS = ("training", "sweep", "objective", "logging")
+# The registries a config selects one entry of, by the key that selects it; an entry's
+# `config_keys` are the keys of that section it reads beyond the common ones.
+FAMILIES = {
+    "model.kind": MODELS, "model.prior": PRIORS, "model.posterior": POSTERIORS,
+    "model.decoder": DECODERS, "data.name": DATASETS,
+}  # fmt: skip
 
 
 def base_config() -> ml_collections.ConfigDict:
@@ -236,17 +242,21 @@ def value_at(config, dotted: str):
     return config[section].get(key) if section in config else None
 
 
+def selected_entries(config) -> dict:
+    """{selector key: the registry entry a config (or its JSON tree) selects}, for every
+    registry in FAMILIES; a selector the config lacks selects its default."""
+    default = base_config()
+    return {
+        key: registry.get(value_at(config, key) or value_at(default, key))
+        for key, registry in FAMILIES.items()
+    }
+
+
 def _check_keys(config) -> None:
     reference = base_config()
-    sections = {name: set() for name in STRICT_SECTIONS}
-    m = config.model
-    sections["model"] = (
-        MODELS.get(m.kind).config_keys
-        | PRIORS.get(m.prior).config_keys
-        | POSTERIORS.get(m.get("posterior", "gaussian")).config_keys
-        | DECODERS.get(m.get("decoder", "factorised")).config_keys
-    )
-    sections["data"] = DATASETS.get(config.data.name).config_keys
+    sections = {name: set() for name in (*STRICT_SECTIONS, "model", "data")}
+    for key, entry in selected_entries(config).items():
+        sections[key.split(".")[0]] |= entry.config_keys
     for section, extra in sections.items():
         known = set(reference[section].keys()) | extra
         for key in config[section].keys():

@@ -17,8 +17,6 @@ import hashlib
 import json
 
 from cvae_jax import config as config_lib
-from cvae_jax.data import DATASETS
-from cvae_jax.models import DECODERS, MODELS, POSTERIORS, PRIORS
 
 # Keys that do not change results: how often checkpoints are written and how many are kept,
 # and how members are laid out on devices (so a run may resume on another machine).
@@ -36,13 +34,7 @@ LAYOUT_KEYS = (
 # checkpoints (the fingerprint leaves these keys out) and trains only variants not yet trained.
 EVALUATION_SECTIONS = ("evaluation",)
 SELECTION_KEYS = ("variants",)
-# The registries whose entries declare the keys they read beyond the common ones
-# (`Entry.config_keys`), by the key that selects an entry.
-FAMILIES = {
-    "model.kind": MODELS, "model.prior": PRIORS, "model.posterior": POSTERIORS,
-    "model.decoder": DECODERS, "data.name": DATASETS,
-}  # fmt: skip
-LIBRARY = "cvae_jax."  # where the library's own entries are defined
+LIBRARY = "cvae_jax."  # where the library's own registry entries are defined
 
 
 def resolved_tree(config) -> dict:
@@ -90,19 +82,27 @@ def unread_keys(config) -> frozenset[str]:
     read (declared in their registry entries' `config_keys`) and none it selects does, e.g.
     `model.pseudo_inputs` (the VampPrior's) in a run of the standard prior. Empty when it
     selects a family registered outside the library (`--import`): that one may read any key."""
-    tree, default = resolved_tree(config), config_lib.base_config()
-    declared, read = set(), set()
-    for selector, registry in FAMILIES.items():
-        section = selector.split(".")[0]
-        name = config_lib.value_at(tree, selector) or config_lib.value_at(default, selector)
-        if not registry.get(name).build.__module__.startswith(LIBRARY):
-            return frozenset()
-        read |= {f"{section}.{key}" for key in registry.get(name).config_keys}
-        for other in registry.names():
-            entry = registry.get(other)
-            if entry.build.__module__.startswith(LIBRARY):
-                declared |= {f"{section}.{key}" for key in entry.config_keys}
+    selected = config_lib.selected_entries(resolved_tree(config))
+    if not all(map(_in_library, selected.values())):
+        return frozenset()
+    read = {_dotted(selector, key) for selector, e in selected.items() for key in e.config_keys}
+    declared = {
+        _dotted(selector, key)
+        for selector, registry in config_lib.FAMILIES.items()
+        for entry in map(registry.get, registry.names())
+        if _in_library(entry)
+        for key in entry.config_keys
+    }
     return frozenset(declared - read)
+
+
+def _in_library(entry) -> bool:
+    return entry.build.__module__.startswith(LIBRARY)
+
+
+def _dotted(selector: str, key: str) -> str:
+    """`model.pseudo_inputs` for the selector `model.prior` and the key `pseudo_inputs`."""
+    return f"{selector.split('.')[0]}.{key}"
 
 
 def fingerprint(config) -> str:
@@ -115,9 +115,9 @@ def fingerprint(config) -> str:
 
 
 def older_fingerprints(config) -> tuple[str, ...]:
-    """The fingerprints older checkpoints carry for the same config, still accepted: unread
-    keys included (until 2026-11-28), every trained key with defaults (until 2026-11-28),
-    and every comparable key, evaluation settings included (until 2026-11-27)."""
+    """The fingerprints older checkpoints carry for the same config, still accepted, newest
+    first: keys the run does not read included (until commit c01ff21), every trained key
+    with defaults included, and every comparable key, evaluation settings included."""
     return _hash(_read_non_default(config)), _hash(_trained(config)), _hash(comparable(config))
 
 

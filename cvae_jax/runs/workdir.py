@@ -136,12 +136,9 @@ def _changed_variants(workdir: str, variants) -> list[str]:
     """The trained variants (with a checkpoint) whose newest checkpoint's fingerprint is not
     one their config in `variants` accepts; all of them where `variants` holds names only,
     and any trained variant `variants` does not name (its config is not known here)."""
-    root = os.path.join(workdir, CHECKPOINTS)
     configs = variants if isinstance(variants, Mapping) else {}
     changed = []
-    for name in sorted(os.listdir(root)) if os.path.isdir(root) else []:
-        if checkpoint.latest_step(checkpoint_dir(workdir, name)) is None:
-            continue
+    for name in _trained_variants(workdir):
         c = configs.get(name)
         accepted = () if c is None else (identity.fingerprint(c), *identity.older_fingerprints(c))
         if checkpoint.saved_fingerprint(checkpoint_dir(workdir, name)) not in accepted:
@@ -149,12 +146,16 @@ def _changed_variants(workdir: str, variants) -> list[str]:
     return changed
 
 
+def _trained_variants(workdir: str) -> list[str]:
+    """The variants of the run in `workdir` with a complete checkpoint, sorted."""
+    root = os.path.join(workdir, CHECKPOINTS)
+    names = sorted(os.listdir(root)) if os.path.isdir(root) else []
+    return [v for v in names if checkpoint.latest_step(checkpoint_dir(workdir, v)) is not None]
+
+
 def _has_checkpoints(workdir: str) -> bool:
     """Whether any variant of the run in `workdir` has a complete checkpoint."""
-    root = os.path.join(workdir, CHECKPOINTS)
-    if not os.path.isdir(root):
-        return False
-    return any(checkpoint.latest_step(os.path.join(root, v)) is not None for v in os.listdir(root))
+    return bool(_trained_variants(workdir))
 
 
 def _claim(workdir: str) -> None:
